@@ -1,0 +1,198 @@
+/**
+ * The adapter contract: the only surface between a subprotocol implementation and a transport.
+ *
+ * Adapters are sans-IO. They never see a socket, never import `ws`, and never start a timer of
+ * their own: everything they need arrives through {@link Connection} and {@link AdapterContext},
+ * so the same adapter runs under `@protoplex/server`, under the in-memory pair of
+ * `@protoplex/core/testing`, and later under other transports.
+ */
+import type { Bus } from './bus/types.js';
+
+/** Header values as Node's `IncomingMessage.headers` holds them (lower-case names). */
+export type HeaderMap = Readonly<Record<string, string | readonly string[] | undefined>>;
+
+/** What a peer's TLS layer proved, when the transport is TLS. */
+export interface TlsInfo {
+  /** The client certificate chain was verified against the server's CA list. */
+  readonly authorized: boolean;
+  /** Why verification failed, when `authorized` is false. */
+  readonly authorizationError?: string;
+  /** The leaf certificate the client presented, if any. */
+  readonly peerCertificate?: {
+    readonly subject: Readonly<Record<string, string | string[]>>;
+    readonly issuer: Readonly<Record<string, string | string[]>>;
+    readonly fingerprint256: string;
+    readonly serialNumber: string;
+    readonly raw: Uint8Array;
+  };
+}
+
+/** The HTTP upgrade request, as adapters see it before and after the handshake. */
+export interface UpgradeRequest {
+  /** Request target as sent: path and query. */
+  readonly url: string;
+  /** Percent-decoded path without the query. */
+  readonly path: string;
+  readonly query: URLSearchParams;
+  /** Named route parameters, percent-decoded (`/ocpp/:identity` gives `{ identity }`). */
+  readonly params: Readonly<Record<string, string>>;
+  readonly headers: HeaderMap;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Present when the connection arrived over TLS. */
+  readonly tls?: TlsInfo;
+}
+
+/**
+ * One accepted WebSocket connection, as the adapter may use it.
+ *
+ * Implementations MUST refuse (throw `RangeError`) a close code that may never be sent on the
+ * wire (RFC 6455 §7.4: 1004, 1005, 1006, 1015, 0-999, the unassigned 1016-2999) and a reason
+ * longer than 123 bytes of UTF-8.
+ */
+export interface Connection {
+  /** Unique for the lifetime of the process. */
+  readonly id: string;
+  /** The negotiated subprotocol id, exactly as offered; it selects the protocol version. */
+  readonly protocol: string;
+  /** False when the id was accepted as an alias or an unregistered id (see `ProtocolAdapter.aliases`). */
+  readonly registered: boolean;
+  readonly request: UpgradeRequest;
+  /** Whatever `ProtocolAdapter.authorize` returned for this connection (undefined when it returned nothing). */
+  readonly auth: unknown;
+  /** True until `close()` is called or the peer goes away. */
+  readonly isOpen: boolean;
+  /** Bytes queued by the transport and not yet written to the socket. */
+  readonly bufferedAmount: number;
+  /**
+   * Queues one WebSocket message: a string goes as a text message, bytes as a binary message.
+   * @returns false when the send buffer is above its high-water mark: the caller should stop
+   *   producing until `onDrain` fires. The message was still queued. Sends after close are dropped.
+   */
+  send(data: Uint8Array | string): boolean;
+  /** Called once each time the send buffer falls back below its low-water mark. */
+  onDrain(listener: () => void): void;
+  /**
+   * Starts the closing handshake. Safe to call more than once; only the first call counts.
+   * @param code a sendable close code, default 1000
+   * @param reason at most 123 bytes of UTF-8
+   */
+  close(code?: number, reason?: string): void;
+}
+
+/** The per-connection protocol state machine an adapter returns from `open`. */
+export interface Session {
+  /**
+   * One complete WebSocket message from the peer. MUST NOT throw: bad input is answered with the
+   * protocol's own error and a close. The transport still catches and closes with 1011 if it does.
+   */
+  onMessage(data: Uint8Array | string, isBinary: boolean): void;
+  /**
+   * The connection is gone (closing handshake finished, or the socket died with 1006). Called
+   * exactly once. The session MUST release what it holds: bus subscriptions made through the
+   * connection's context and timers made through its clock.
+   */
+  onClose(code: number, reason: string): void;
+}
+
+/** A timer handle from {@link Clock}. */
+export interface Timer {
+  /** Cancels the timer; harmless after it fired. */
+  cancel(): void;
+  /** Restarts a timeout from now (keep-alive resets) without allocating a new timer. */
+  refresh(): void;
+}
+
+/** All time an adapter uses, so tests can drive heart-beats and keep-alives with a fake clock. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  setTimeout(callback: () => void, ms: number): Timer;
+  setInterval(callback: () => void, ms: number): Timer;
+}
+
+/** pino-compatible log methods: `log.info('text')` or `log.info({ field }, 'text')`. */
+export interface LogFn {
+  (message: string): void;
+  (fields: Record<string, unknown>, message?: string): void;
+}
+
+export interface Logger {
+  readonly debug: LogFn;
+  readonly info: LogFn;
+  readonly warn: LogFn;
+  readonly error: LogFn;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+/** Label values; the transport adds `protocol` to every metric an adapter records. */
+export type MetricLabels = Readonly<Record<string, string>>;
+
+/**
+ * Adapter-defined metrics. Names are snake_case without the `protoplex_` prefix, which the
+ * transport adds. A name MUST keep one kind and one set of label names for the process lifetime.
+ */
+export interface Metrics {
+  /** Adds `value` (default 1) to a monotonically increasing counter. */
+  increment(name: string, labels?: MetricLabels, value?: number): void;
+  /** Sets a gauge to `value`. */
+  set(name: string, value: number, labels?: MetricLabels): void;
+  /** Records one observation in a histogram. */
+  observe(name: string, value: number, labels?: MetricLabels): void;
+}
+
+/**
+ * What the transport hands an adapter. `setup` receives the server-wide context; `open`
+ * receives a connection-scoped one whose `bus` and `clock` track what the session creates, so
+ * the transport can release leftovers on close and the conformance suite can prove there are none.
+ */
+export interface AdapterContext {
+  readonly bus: Bus;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly clock: Clock;
+  /** Aborted when the server shuts down (server-wide) or the connection closes (connection-scoped). */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * A subprotocol implementation. Plain object; build it with a `createX(options)`/`x(options)` factory.
+ */
+export interface ProtocolAdapter {
+  /** Short name for logs and the `protocol` metric label, e.g. `'mqtt'`, `'stomp'`. */
+  readonly name: string;
+  /**
+   * Subprotocol ids this adapter serves, best first (the server's preference order). Each MUST be
+   * an RFC 7230 token; ids IANA does not list are accepted and reported as unregistered.
+   */
+  readonly protocols: readonly string[];
+  /**
+   * Unregistered ids seen in practice (`wamp.2.json`, `mqttv3.1`). Opt-in: they are negotiated
+   * after every id in `protocols`, and connections on them report `registered: false`.
+   */
+  readonly aliases?: readonly string[];
+  /**
+   * Called once before the server accepts connections, with the server-wide context. State that
+   * outlives a connection (retained messages, queues, persistent sessions) subscribes here.
+   */
+  setup?(context: AdapterContext): void | Promise<void>;
+  /**
+   * Runs before the 101 response, after negotiation chose `protocol`. Throw a `HandshakeError`
+   * to refuse with its HTTP status (401, 403, 404...). The returned value becomes `Connection.auth`.
+   */
+  authorize?(request: UpgradeRequest, protocol: string): unknown;
+  /** Starts the protocol on an accepted connection. MUST NOT throw for any request. */
+  open(connection: Connection, context: AdapterContext): Session;
+  /**
+   * Graceful shutdown: flush and persist before the server closes every connection with 1001.
+   * The signal aborts when the server's shutdown timeout runs out.
+   */
+  shutdown?(signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * Identity helper for type inference when writing an adapter object literal.
+ */
+export function defineAdapter<T extends ProtocolAdapter>(adapter: T): T {
+  return adapter;
+}

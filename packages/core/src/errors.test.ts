@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { HandshakeError, ProtocolError, RegistryError } from './errors.js';
+
+describe('errors', () => {
+  it('brand-checks across copies of core through Symbol.for', () => {
+    const foreign = Object.create({ [Symbol.for('protoplex.HandshakeError')]: true }) as object;
+    expect(foreign instanceof HandshakeError).toBe(true);
+    expect(new Error('x') instanceof HandshakeError).toBe(false);
+    expect(new ProtocolError(1002, 'bad') instanceof ProtocolError).toBe(true);
+    expect(new ProtocolError(1002, 'bad') instanceof HandshakeError).toBe(false);
+    expect(new RegistryError('PPX_REGISTRY_NOT_A_TOKEN', 'x') instanceof RegistryError).toBe(true);
+  });
+
+  it('carries status, code and headers', () => {
+    const error = new HandshakeError(401, 'who are you', { headers: { 'WWW-Authenticate': 'Basic realm="ocpp"' } });
+    expect(error).toMatchObject({ status: 401, code: 'PPX_HANDSHAKE_UNAUTHORIZED', headers: { 'WWW-Authenticate': 'Basic realm="ocpp"' } });
+    expect(error).toBeInstanceOf(Error);
+  });
+
+  it('refuses a non-error HTTP status', () => {
+    expect(() => new HandshakeError(200, 'ok')).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * @protoplex/core: the IANA WebSocket Protocol Registries as typed data, subprotocol negotiation,
+ * close-code rules, the adapter contract and the cross-protocol bus. No run-time dependencies.
+ */
+
+// Adapter contract
+export { defineAdapter } from './contract.js';
+export type {
+  AdapterContext,
+  Clock,
+  Connection,
+  HeaderMap,
+  LogFn,
+  Logger,
+  MetricLabels,
+  Metrics,
+  ProtocolAdapter,
+  Session,
+  Timer,
+  TlsInfo,
+  UpgradeRequest,
+} from './contract.js';
+
+// Errors
+export { HandshakeError, HandshakeErrorCode, ProtocolError, RegistryError, RegistryErrorCode } from './errors.js';
+
+// Negotiation and the adapter registry
+export { parseProtocolOffer, chooseProtocol } from './negotiation.js';
+export type { OfferFault, ParsedOffer, ProtocolPreference } from './negotiation.js';
+export { createAdapterRegistry } from './adapter-registry.js';
+export type { AdapterRegistry, AdapterRegistryOptions, Negotiation, ServedProtocol } from './adapter-registry.js';
+
+// IANA registries
+export {
+  CLOSE_CODE_RANGES,
+  CLOSE_REASON_MAX_BYTES,
+  CloseCode,
+  EXTENSIONS,
+  FRAMING_HEADER_BITS,
+  OPCODES,
+  Opcode,
+  REGISTRY_UPDATED,
+  SUBPROTOCOLS,
+  VERSION_NUMBERS,
+  closeCode,
+  closeReasonByteLength,
+  extension,
+  isRegisteredSubprotocol,
+  isSendableCloseCode,
+  isToken,
+  subprotocol,
+  subprotocolCaseConflict,
+  validateClose,
+  versionNumber,
+} from './registry/index.js';
+export type {
+  CloseCodeInfo,
+  CloseCodeRange,
+  ExtensionRecord,
+  HeaderBitRecord,
+  OpcodeRecord,
+  Reference,
+  SubprotocolId,
+  SubprotocolRecord,
+  VersionNumberRecord,
+} from './registry/index.js';
+
+// Bus
+export { createMemoryBus } from './bus/memory.js';
+export type { MemoryBus } from './bus/memory.js';
+export type { Bus, BusHandler, BusMessage, BusSubscription, MessageOrigin, QoS } from './bus/types.js';
+export {
+  createTopicMapper,
+  decodeTopicLevel,
+  encodeTopicLevel,
+  hasWildcard,
+  isValidTopicFilter,
+  isValidTopicName,
+  joinTopic,
+  splitTopic,
+  topicMatches,
+} from './bus/topics.js';
+export type { TopicMapper, TopicSyntax } from './bus/topics.js';
+
+// Runtime pieces transports share
+export { systemClock } from './clock.js';
+export { silentLogger, noopMetrics } from './logging.js';
+export { createConnectionScope } from './scope.js';
+export type { ConnectionScope, ScopeHoldings } from './scope.js';
