@@ -33,6 +33,7 @@ export type { AdapterRegistry, AdapterRegistryOptions, Negotiation, ServedProtoc
 // IANA registries
 export {
   CLOSE_CODE_RANGES,
+  CLOSE_CODE_REGISTRATION_RANGES,
   CLOSE_REASON_MAX_BYTES,
   CloseCode,
   EXTENSIONS,
@@ -56,13 +57,17 @@ export {
 export type {
   CloseCodeInfo,
   CloseCodeRange,
+  CloseCodeRegistrationRange,
+  ExtensionId,
   ExtensionRecord,
   HeaderBitRecord,
   OpcodeRecord,
   Reference,
+  ReferenceType,
   SubprotocolId,
   SubprotocolRecord,
   VersionNumberRecord,
+  VersionStatus,
 } from './registry/index.js';
 
 // Bus

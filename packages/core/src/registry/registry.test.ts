@@ -144,7 +144,7 @@ describe('subprotocol registry', () => {
   it('narrows an unknown string to SubprotocolId', () => {
     const id: string = 'mqtt';
     if (isRegisteredSubprotocol(id)) expectTypeOf(id).toEqualTypeOf<SubprotocolId>();
-    expectTypeOf(subprotocol('mqtt')).toMatchTypeOf<{ id: SubprotocolId } | undefined>();
+    expectTypeOf(subprotocol('mqtt')).toExtend<{ id: SubprotocolId } | undefined>();
   });
 });
 

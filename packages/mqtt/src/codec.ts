@@ -1,0 +1,211 @@
+/**
+ * The codec: bytes to typed packets and back, over `mqtt-packet`, with no session state.
+ *
+ * One {@link PacketReader} per connection keeps `mqtt-packet`'s streaming parser, because
+ * [MQTT-6.0.0-2] "A single WebSocket data frame can contain multiple or partial MQTT Control
+ * Packets. The receiver MUST NOT assume that MQTT Control Packets are aligned on WebSocket frame
+ * boundaries". The reader adds what the parser leaves out: well-formed UTF-8 in every string
+ * and the receiver's Maximum Packet Size, checked as soon as the fixed header is read so an
+ * oversized packet is never buffered.
+ */
+import { isUtf8 } from 'node:buffer';
+import mqttPacket from 'mqtt-packet';
+import type { Packet } from 'mqtt-packet';
+import type { MqttVersion } from './constants.js';
+
+export type {
+  IAuthPacket as AuthPacket,
+  IConnackPacket as ConnackPacket,
+  IConnectPacket as ConnectPacket,
+  IDisconnectPacket as DisconnectPacket,
+  IPingreqPacket as PingreqPacket,
+  IPingrespPacket as PingrespPacket,
+  IPubackPacket as PubackPacket,
+  IPubcompPacket as PubcompPacket,
+  IPublishPacket as PublishPacket,
+  IPubrecPacket as PubrecPacket,
+  IPubrelPacket as PubrelPacket,
+  ISubackPacket as SubackPacket,
+  ISubscribePacket as SubscribePacket,
+  ISubscription as Subscription,
+  IUnsubackPacket as UnsubackPacket,
+  IUnsubscribePacket as UnsubscribePacket,
+  Packet,
+  UserProperties,
+} from 'mqtt-packet';
+
+/** Why a byte stream could not be read. */
+export type ReadErrorKind =
+  /** Not a packet per the spec: bad flags, truncated fields, ill-formed UTF-8 (§1.5.4, §2). */
+  | 'malformed'
+  /** Larger than the receiver's Maximum Packet Size (MQTT 5.0 §3.1.2.11.4). */
+  | 'too-large'
+  /** A CONNECT whose protocol level the parser does not know. */
+  | 'protocol-version';
+
+export interface ReadError {
+  readonly kind: ReadErrorKind;
+  readonly message: string;
+}
+
+export interface PacketReaderOptions {
+  /** Largest whole packet accepted, in bytes (fixed header included). */
+  maxPacketSize: number;
+  /** Version to parse with before a CONNECT sets it (tools reading server output). @default 4 */
+  protocolVersion?: MqttVersion;
+  onPacket(packet: Packet): void;
+  /** Called at most once; the reader ignores input after it. */
+  onError(error: ReadError): void;
+}
+
+/** A streaming reader: feed it WebSocket messages in order, get whole packets out. */
+export interface PacketReader {
+  /** Parses what it can; keeps a partial packet for the next call. Never throws. */
+  push(bytes: Uint8Array): void;
+  /** Bytes of an incomplete packet still held. */
+  readonly buffered: number;
+  /** True once an error was reported. */
+  readonly failed: boolean;
+}
+
+/** The parser's internals the reader hooks into (`mqtt-packet` 9 `parser.js`). */
+interface ParserInternals {
+  on(event: 'packet', listener: (packet: Packet) => void): void;
+  on(event: 'error', listener: (error: Error) => void): void;
+  parse(buffer: Buffer): number;
+  packet: { length: number };
+  error: Error | null;
+  _list: { slice(start: number, end: number): Buffer; length: number };
+  _pos: number;
+  _parseNum(): number;
+  _parseLength(): boolean;
+  _parseString(): string | null;
+  _emitError(error: Error): void;
+}
+
+/** Bytes a remaining length of `length` takes in the fixed header (§1.5.5 Variable Byte Integer). */
+export function varIntSize(length: number): number {
+  return length < 128 ? 1 : length < 16_384 ? 2 : length < 2_097_152 ? 3 : 4;
+}
+
+/** Whole size of a packet from its remaining length: one type byte, the length, the rest. */
+export function packetSize(remainingLength: number): number {
+  return 1 + varIntSize(remainingLength) + remainingLength;
+}
+
+export function createPacketReader(options: PacketReaderOptions): PacketReader {
+  const parser = mqttPacket.parser(options.protocolVersion ? { protocolVersion: options.protocolVersion } : undefined) as unknown as ParserInternals;
+  let failed = false;
+  let pendingError: ReadError | undefined;
+
+  const fail = (error: ReadError): void => {
+    if (failed) return;
+    failed = true;
+    options.onError(error);
+  };
+
+  // [MQTT-1.5.4-1] "The character data in a UTF-8 Encoded String MUST be well-formed UTF-8 as
+  // defined by the Unicode specification and restated in RFC 3629. In particular, the character
+  // data MUST NOT include encodings of code points between U+D800 and U+DFFF." The parser decodes
+  // with replacement characters, so every string is checked here first.
+  // [MQTT-1.5.4-2] "A UTF-8 Encoded String MUST NOT include an encoding of the null character U+0000."
+  parser._parseString = function parseString(this: ParserInternals): string | null {
+    const length = this._parseNum();
+    const end = length + this._pos;
+    if (length === -1 || end > this._list.length || end > this.packet.length) return null;
+    const bytes = this._list.slice(this._pos, end);
+    if (!isUtf8(bytes) || bytes.includes(0)) {
+      pendingError = { kind: 'malformed', message: 'ill-formed UTF-8 string' };
+      return null;
+    }
+    this._pos = end;
+    return bytes.toString('utf8');
+  };
+
+  const parseLength = parser._parseLength;
+  parser._parseLength = function checkedLength(this: ParserInternals): boolean {
+    const ok = parseLength.call(this);
+    if (ok && packetSize(this.packet.length) > options.maxPacketSize) {
+      pendingError = { kind: 'too-large', message: `packet of ${packetSize(this.packet.length)} bytes is above the maximum of ${options.maxPacketSize}` };
+      this._emitError(new Error('packet too large'));
+      return false;
+    }
+    return ok;
+  };
+
+  parser.on('packet', (packet) => {
+    if (!failed) options.onPacket(packet);
+  });
+  parser.on('error', (error) => {
+    const specific = pendingError;
+    pendingError = undefined;
+    if (specific) fail(specific);
+    else if (error.message === 'Invalid protocol version') fail({ kind: 'protocol-version', message: error.message });
+    else fail({ kind: 'malformed', message: error.message });
+  });
+
+  return {
+    push(bytes) {
+      if (failed) return;
+      const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      try {
+        parser.parse(buffer);
+      } catch (error) {
+        // The parser reports through events; a throw is a parser bug on hostile input.
+        fail({ kind: 'malformed', message: error instanceof Error ? error.message : 'unparseable packet' });
+      }
+    },
+    get buffered() {
+      return parser._list.length;
+    },
+    get failed() {
+      return failed;
+    },
+  };
+}
+
+/**
+ * Reads the protocol level of a CONNECT at the start of `bytes` without parsing the rest, so an
+ * unknown level still gets a CONNACK. Undefined when `bytes` does not start with a CONNECT
+ * whose level byte is present.
+ */
+export function sniffConnectLevel(bytes: Uint8Array): number | undefined {
+  if (bytes.length < 2 || bytes[0] !== 0x10) return undefined;
+  let pos = 1;
+  for (let i = 0; i < 4; i++, pos++) {
+    if (pos >= bytes.length) return undefined;
+    if ((bytes[pos]! & 0x80) === 0) break;
+  }
+  pos++;
+  if (pos + 2 > bytes.length) return undefined;
+  const nameLength = (bytes[pos]! << 8) | bytes[pos + 1]!;
+  pos += 2 + nameLength;
+  return pos < bytes.length ? bytes[pos] : undefined;
+}
+
+/**
+ * Encodes one packet into one buffer, to go out as one WebSocket message.
+ * @throws Error when the packet is not valid for `version` (a bug in the caller)
+ */
+export function encodePacket(packet: Packet, version: MqttVersion | 3): Buffer {
+  return mqttPacket.generate(packet, { protocolVersion: version });
+}
+
+/**
+ * Parses every whole packet in `bytes` (a test and tooling helper; sessions use a reader).
+ * @returns the packets, and the error that stopped parsing, if any
+ */
+export function decodePackets(bytes: Uint8Array, version: MqttVersion = 4): { packets: Packet[]; error?: ReadError; rest: number } {
+  const packets: Packet[] = [];
+  let error: ReadError | undefined;
+  const reader = createPacketReader({
+    maxPacketSize: 268_435_460,
+    protocolVersion: version,
+    onPacket: (packet) => packets.push(packet),
+    onError: (e) => {
+      error = e;
+    },
+  });
+  reader.push(bytes);
+  return error ? { packets, error, rest: reader.buffered } : { packets, rest: reader.buffered };
+}

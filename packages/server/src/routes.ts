@@ -1,0 +1,151 @@
+/**
+ * Route matching for upgrade requests: exact segments and `:name` parameters, first match wins.
+ *
+ * Trailing slashes: one trailing slash on the request path is ignored, so `/chat/` matches the
+ * route `/chat` and `/ocpp/CP1/` matches `/ocpp/:identity` with `identity = 'CP1'` (charging
+ * stations are often configured with a base URL that ends in a slash). A route written with a
+ * trailing slash is the same route as without it. Empty segments anywhere else (`/a//b`,
+ * `/chat//`) never match, and a parameter never matches an empty segment.
+ */
+import {
+  createAdapterRegistry,
+  type AdapterRegistry,
+  type AdapterRegistryOptions,
+  type ProtocolAdapter,
+} from '@protoplex/core';
+
+/** One WebSocket endpoint: a path pattern and the adapters negotiated on it. */
+export interface RouteOptions extends AdapterRegistryOptions {
+  /**
+   * Path pattern: literal segments and `:name` parameters, e.g. `/ocpp/:identity`. Parameters
+   * are percent-decoded into `UpgradeRequest.params`. Must start with `/`.
+   */
+  path: string;
+  /** Adapters served on this path, in preference order (their `protocols` in turn, best first). */
+  adapters: readonly ProtocolAdapter[];
+}
+
+type Segment = { readonly param: false; readonly value: string } | { readonly param: true; readonly name: string };
+
+/** A route compiled at server creation, with its adapter registry. */
+export interface CompiledRoute {
+  readonly path: string;
+  readonly segments: readonly Segment[];
+  readonly registry: AdapterRegistry;
+}
+
+/** The outcome of matching a request path against the routes. */
+export type RouteMatch =
+  | { readonly type: 'match'; readonly route: CompiledRoute; readonly params: Readonly<Record<string, string>>; readonly path: string }
+  | { readonly type: 'not-found' }
+  /** A segment holds a malformed percent-encoding (`%zz`, a lone `%`, invalid UTF-8). */
+  | { readonly type: 'malformed'; readonly detail: string };
+
+const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const NOT_FOUND: RouteMatch = { type: 'not-found' };
+
+function splitPath(path: string): string[] {
+  // '/' is the root and has no segments; otherwise drop the leading slash and one trailing one.
+  if (path === '/') return [];
+  const parts = path.slice(1).split('/');
+  if (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
+  return parts;
+}
+
+/**
+ * Compiles one route and builds its adapter registry. Registration errors (`RegistryError`) and
+ * malformed patterns (`TypeError`) throw here, at server creation, never at run time.
+ */
+export function compileRoute(options: RouteOptions): CompiledRoute {
+  const { path, adapters, ...registryOptions } = options;
+  if (typeof path !== 'string' || !path.startsWith('/')) {
+    throw new TypeError(`route path must start with "/", got ${JSON.stringify(path)}`);
+  }
+  const names = new Set<string>();
+  const segments: Segment[] = splitPath(path).map((part) => {
+    if (part.length === 0) throw new TypeError(`route ${path}: empty path segment`);
+    if (!part.startsWith(':')) return { param: false, value: part };
+    const name = part.slice(1);
+    if (!PARAM_NAME.test(name)) throw new TypeError(`route ${path}: invalid parameter name ${JSON.stringify(name)}`);
+    if (names.has(name)) throw new TypeError(`route ${path}: parameter :${name} appears twice`);
+    names.add(name);
+    return { param: true, name };
+  });
+  if (!Array.isArray(adapters) || adapters.length === 0) {
+    throw new TypeError(`route ${path}: give at least one adapter`);
+  }
+  return { path, segments, registry: createAdapterRegistry(adapters, registryOptions) };
+}
+
+/** Compiles every route; two routes with the same shape (`/a/:x` and `/a/:y`) throw. */
+export function compileRoutes(routes: readonly RouteOptions[]): CompiledRoute[] {
+  const compiled = routes.map(compileRoute);
+  const shapes = new Map<string, string>();
+  for (const route of compiled) {
+    const shape = '/' + route.segments.map((s) => (s.param ? ':' : s.value)).join('/');
+    const other = shapes.get(shape);
+    if (other !== undefined) throw new TypeError(`routes ${other} and ${route.path} match the same paths`);
+    shapes.set(shape, route.path);
+  }
+  return compiled;
+}
+
+function decodeSegment(segment: string): string {
+  return segment.includes('%') ? decodeURIComponent(segment) : segment;
+}
+
+/**
+ * Matches a raw (still percent-encoded) request path, without the query, against `routes` in
+ * order. Literal segments compare against the decoded request segment.
+ */
+export function matchRoute(routes: readonly CompiledRoute[], rawPath: string): RouteMatch {
+  if (!rawPath.startsWith('/')) return NOT_FOUND;
+  let decoded: string[];
+  let path: string;
+  try {
+    decoded = splitPath(rawPath).map(decodeSegment);
+    path = decodeSegment(rawPath);
+  } catch {
+    // decodeURIComponent throws URIError on `%` not followed by two hex digits and on bytes
+    // that are not UTF-8 (RFC 3986 §2.1, §2.5).
+    return { type: 'malformed', detail: 'Malformed percent-encoding in request path' };
+  }
+  for (const route of routes) {
+    const { segments } = route;
+    if (segments.length !== decoded.length) continue;
+    let params: Record<string, string> | undefined;
+    let ok = true;
+    for (let i = 0; i < segments.length; i++) {
+      const segment = segments[i]!;
+      const value = decoded[i]!;
+      if (segment.param) {
+        if (value.length === 0) {
+          ok = false;
+          break;
+        }
+        (params ??= {})[segment.name] = value;
+      } else if (segment.value !== value) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return { type: 'match', route, params: params ?? {}, path };
+  }
+  return NOT_FOUND;
+}
+
+/** Splits a request target into its raw path and raw query (absolute-form is reduced to its path). */
+export function splitTarget(url: string): { readonly path: string; readonly query: string } {
+  let target = url;
+  if (!target.startsWith('/')) {
+    // RFC 7230 §5.3.2 absolute-form ("GET http://host/path HTTP/1.1"), which a server MUST accept.
+    try {
+      const parsed = new URL(target);
+      target = parsed.pathname + parsed.search;
+    } catch {
+      return { path: '', query: '' };
+    }
+  }
+  const q = target.indexOf('?');
+  return q === -1 ? { path: target, query: '' } : { path: target.slice(0, q), query: target.slice(q + 1) };
+}
