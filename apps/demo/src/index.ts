@@ -1,1 +1,1 @@
-export {};
+export { startDemo } from "./demo.js";
