@@ -97,3 +97,16 @@ export const RESERVED_SEND_HEADERS: ReadonlySet<string> = new Set([
 
 /** Identifies the broker in CONNECTED (STOMP 1.2 "CONNECTED Frame": `server` header). */
 export const SERVER_NAME = 'protoplex-stomp/0';
+
+/**
+ * Per-session caps that keep one client from holding unbounded broker memory; exceeding one is
+ * answered with ERROR and close 1008 (the specification leaves such limits to the server).
+ */
+export const SessionLimit = {
+  /** Open subscriptions plus temporary queues. */
+  Subscriptions: 1000,
+  /** Transactions open at once. */
+  Transactions: 100,
+  /** SEND/ACK/NACK frames held by one transaction. */
+  TransactionFrames: 10_000,
+} as const;

@@ -1,1 +1,21 @@
-export {};
+/**
+ * @protoplex/stomp: a STOMP 1.0, 1.1 and 1.2 broker over WebSocket (`v12.stomp`, `v11.stomp`,
+ * `v10.stomp`) with RabbitMQ Web-STOMP destination semantics.
+ */
+
+// Adapter
+export { stomp, defaultOptions } from './adapter.js';
+export type { StompAdapter, StompOptions, StompStats } from './adapter.js';
+export type { StompCredentials, SessionStats } from './session.js';
+
+// Codec
+export { createParser, parseFrame, encodeFrame, encodeHead, escapeHeader, unescapeHeader, defaultParseLimits } from './codec.js';
+export type { StompFrame, StompParser, ParseFault, ParseLimits, ParseResult } from './codec.js';
+
+// Protocol constants
+export { AckMode, ClientCommand, ServerCommand, StompVersion, SUBPROTOCOLS, VERSION_OF_SUBPROTOCOL, DestinationPrefix, SessionLimit } from './constants.js';
+export type { StompSubprotocol } from './constants.js';
+
+// Destinations
+export { topicMapper, parseDestination, toBusTopic, toBusFilter, fromBusTopic } from './topics.js';
+export type { Destination } from './topics.js';
