@@ -50,13 +50,20 @@ export interface ParseFailure {
   readonly description: string;
   /** Set for a well-formed frame whose message type number this version does not define. */
   readonly messageType?: number;
+  /** The frame's message type number when it could be read (2 for a broken CALL...). */
+  readonly frameType?: number;
 }
 
 export type ParseResult = { readonly ok: true; readonly frame: OcppFrame } | { readonly ok: false; readonly error: ParseFailure };
 
-const fail = (id: string, errorClass: ErrorClass, description: string, messageType?: number): ParseResult => ({
+const fail = (id: string, errorClass: ErrorClass, description: string, frameType?: number, unsupported = false): ParseResult => ({
   ok: false,
-  error: messageType === undefined ? { id, errorClass, description } : { id, errorClass, description, messageType },
+  error:
+    frameType === undefined
+      ? { id, errorClass, description }
+      : unsupported
+        ? { id, errorClass, description, frameType, messageType: frameType }
+        : { id, errorClass, description, frameType },
 });
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -96,33 +103,33 @@ export function parseMessage(text: string, version: OcppVersion): ParseResult {
     case MessageType.Call:
     case MessageType.Send: {
       if (type === MessageType.Send && !v21) break;
-      if (value.length !== 4) return fail(id, ErrorClass.RpcFrameworkError, `${type === 2 ? 'CALL' : 'SEND'} must have 4 elements`);
+      if (value.length !== 4) return fail(id, ErrorClass.RpcFrameworkError, `${type === 2 ? 'CALL' : 'SEND'} must have 4 elements`, type);
       const action: unknown = value[2];
-      if (typeof action !== 'string' || action.length === 0) return fail(id, ErrorClass.RpcFrameworkError, 'Action must be a non-empty string');
+      if (typeof action !== 'string' || action.length === 0) return fail(id, ErrorClass.RpcFrameworkError, 'Action must be a non-empty string', type);
       const payload: unknown = value[3];
-      if (!isObject(payload)) return fail(id, ErrorClass.FormatViolation, 'Payload must be a JSON object');
+      if (!isObject(payload)) return fail(id, ErrorClass.FormatViolation, 'Payload must be a JSON object', type);
       return { ok: true, frame: { type, id, action, payload } };
     }
     case MessageType.CallResult: {
-      if (value.length !== 3) return fail(id, ErrorClass.RpcFrameworkError, 'CALLRESULT must have 3 elements');
+      if (value.length !== 3) return fail(id, ErrorClass.RpcFrameworkError, 'CALLRESULT must have 3 elements', type);
       const payload: unknown = value[2];
-      if (!isObject(payload)) return fail(id, ErrorClass.FormatViolation, 'Payload must be a JSON object');
+      if (!isObject(payload)) return fail(id, ErrorClass.FormatViolation, 'Payload must be a JSON object', type);
       return { ok: true, frame: { type, id, payload } };
     }
     case MessageType.CallError:
     case MessageType.CallResultError: {
       if (type === MessageType.CallResultError && !v21) break;
-      if (value.length !== 5) return fail(id, ErrorClass.RpcFrameworkError, 'CALLERROR must have 5 elements');
+      if (value.length !== 5) return fail(id, ErrorClass.RpcFrameworkError, 'CALLERROR must have 5 elements', type);
       const [, , code, description, details] = value as unknown[];
       if (typeof code !== 'string' || typeof description !== 'string' || !isObject(details)) {
-        return fail(id, ErrorClass.RpcFrameworkError, 'CALLERROR needs a string code, a string description and an object of details');
+        return fail(id, ErrorClass.RpcFrameworkError, 'CALLERROR needs a string code, a string description and an object of details', type);
       }
       return { ok: true, frame: { type, id, code, description, details } };
     }
     default:
       break;
   }
-  return fail(id, ErrorClass.MessageTypeNotSupported, `Message type ${type} is not supported`, type);
+  return fail(id, ErrorClass.MessageTypeNotSupported, `Message type ${type} is not supported`, type, true);
 }
 
 /** `[2, id, action, payload]` */

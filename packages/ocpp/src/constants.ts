@@ -123,6 +123,22 @@ export function errorCodeFor(version: OcppVersion, errorClass: ErrorClass): Ocpp
   }
 }
 
+const classBySpelling: ReadonlyMap<string, ErrorClass> = new Map<string, ErrorClass>([
+  ...Object.values(ErrorClass).map((value) => [value, value] as [string, ErrorClass]),
+  ['FormationViolation', ErrorClass.FormatViolation],
+  ['OccurenceConstraintViolation', ErrorClass.OccurrenceConstraintViolation],
+]);
+
+/**
+ * `code` spelled as `version` spells it: `'OccurrenceConstraintViolation'` becomes
+ * `'OccurenceConstraintViolation'` for 1.6 and back for 2.x. Undefined for a code neither table has.
+ */
+export function normalizeErrorCode(version: OcppVersion, code: string): OcppErrorCode | undefined {
+  if (isErrorCodeOf(version, code)) return code as OcppErrorCode;
+  const errorClass = classBySpelling.get(code);
+  return errorClass === undefined ? undefined : errorCodeFor(version, errorClass);
+}
+
 /**
  * OCPP-J 1.6 §4.1.4 and 2.0.1 Part 4 §4.1.4: "The message ID ... Maximum of 36 characters, to
  * allow for GUIDs".
@@ -139,7 +155,7 @@ export const UNKNOWN_MESSAGE_ID = '-1';
 export const MAX_ERROR_DESCRIPTION_LENGTH = 255;
 
 /**
- * 2.0.1 Part 2 (security, A00.FR.xxx) and the OCPP 1.6 security whitepaper: the charging station
- * identity is at most 48 characters.
+ * 2.0.1 Part 2 (security) and the OCPP 1.6 security whitepaper: the charging station identity is
+ * at most 48 characters (the Basic user-id and the certificate CN carry it).
  */
 export const MAX_IDENTITY_LENGTH = 48;

@@ -87,8 +87,8 @@ export const SCHEMA_CORRECTIONS: readonly SchemaCorrection[] = [
     version: OcppVersion.V201,
     schema: 'Get15118EVCertificateResponse',
     path: ['properties', 'exiResponse', 'maxLength'],
-    value: 5600,
-    note: 'typed-ocpp has exiResponse maxLength 7500; OCA 2.0.1 Get15118EVCertificateResponse.json says 5600',
+    value: 7500,
+    note: 'typed-ocpp has exiResponse maxLength 5600 (refusing valid responses); OCA 2.0.1 Get15118EVCertificateResponse.json says 7500',
   },
 ];
 
@@ -119,14 +119,16 @@ function applyCorrection(schema: JsonSchema, correction: SchemaCorrection): void
 
 const actionsByVersion = new Map<OcppVersion, ReadonlySet<string>>();
 
-/** Every action `version` defines (the schema exports that end in `Request`), sorted. */
+/** Every action `version` defines (CALL actions and 2.1 SEND-only messages), sorted. */
 export function actionsOf(version: OcppVersion): ReadonlySet<string> {
   let actions = actionsByVersion.get(version);
   if (!actions) {
+    // `<Action>Request` names a CALL; a name without the suffix is a 2.1 SEND-only message
+    // (NotifyPeriodicEventStream), which has a payload schema and no response.
     actions = new Set(
       Object.keys(sources[version])
-        .filter((name) => name.endsWith('Request'))
-        .map((name) => name.slice(0, -'Request'.length))
+        .filter((name) => !name.endsWith('Response'))
+        .map((name) => (name.endsWith('Request') ? name.slice(0, -'Request'.length) : name))
         .sort(),
     );
     actionsByVersion.set(version, actions);
@@ -139,20 +141,59 @@ export function isActionOf(version: OcppVersion, action: string): boolean {
   return actionsOf(version).has(action);
 }
 
+const schemaCache = new Map<string, JsonSchema | null>();
+
 /**
- * The corrected schema of one message, without `$schema`/`$id`; undefined for an unknown action.
- * Each call returns the shared, cached object: do not modify it.
+ * The corrected schema of one message, its `definitions` cut down to those it references
+ * (typed-ocpp gives every schema of a version all ~300 definitions, which makes Ajv walk them all
+ * at each compile); undefined for an unknown action. Cached: do not modify the result.
  */
 export function schemaOf(version: OcppVersion, action: string, direction: Direction): JsonSchema | undefined {
   if (!isActionOf(version, action)) return undefined;
-  const name = `${action}${direction === 'request' ? 'Request' : 'Response'}`;
-  const source = sources[version][name];
-  if (typeof source !== 'object' || source === null) return undefined;
-  const corrections = correctionsBySchema.get(`${version}:${name}`);
-  if (!corrections) return source as JsonSchema;
-  const copy = clone(source as JsonSchema);
-  for (const correction of corrections) applyCorrection(copy, correction);
-  return copy;
+  const table = sources[version];
+  let name = `${action}${direction === 'request' ? 'Request' : 'Response'}`;
+  if (direction === 'request' && !(name in table) && action in table) name = action;
+  const key = `${version}:${name}`;
+  const cached = schemaCache.get(key);
+  if (cached !== undefined) return cached ?? undefined;
+  const source = table[name];
+  if (typeof source !== 'object' || source === null) {
+    schemaCache.set(key, null);
+    return undefined;
+  }
+  const { definitions, ...rest } = source as JsonSchema;
+  const root = clone(rest);
+  const corrections = correctionsBySchema.get(key);
+  if (corrections) for (const correction of corrections) applyCorrection(root, correction);
+  const used = referencedDefinitions(root, (definitions ?? {}) as Record<string, JsonSchema>);
+  const schema: JsonSchema = used.size > 0 ? { ...root, definitions: Object.fromEntries(used) } : root;
+  schemaCache.set(key, schema);
+  return schema;
+}
+
+/** Definitions reachable through `$ref` from `root`, in first-reference order. */
+function referencedDefinitions(root: JsonSchema, definitions: Record<string, JsonSchema>): Map<string, JsonSchema> {
+  const used = new Map<string, JsonSchema>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item);
+      return;
+    }
+    if (typeof node !== 'object' || node === null) return;
+    const ref = (node as JsonSchema)['$ref'];
+    if (typeof ref === 'string' && ref.startsWith('#/definitions/')) {
+      const name = ref.slice('#/definitions/'.length);
+      const target = definitions[name];
+      if (target === undefined) throw new Error(`unresolved $ref ${ref}`);
+      if (!used.has(name)) {
+        used.set(name, target);
+        visit(target);
+      }
+    }
+    for (const value of Object.values(node)) visit(value);
+  };
+  visit(root);
+  return used;
 }
 
 // --------------------------------------------------------------------------------------------
@@ -178,16 +219,26 @@ function getAjv(): Ajv {
   return ajv;
 }
 
-const validators = new Map<string, ValidateFunction | null>();
+/** Compiled validators by version, then action, then direction; `null` marks an unknown action. */
+const validators = new Map<OcppVersion, Map<string, { request?: ValidateFunction | null; response?: ValidateFunction | null }>>();
 
 /** The compiled validator for one message; compiled on first use. Undefined for an unknown action. */
 export function validatorOf(version: OcppVersion, action: string, direction: Direction): ValidateFunction | undefined {
-  const key = `${version}\u0000${action}\u0000${direction}`;
-  let validate = validators.get(key);
+  let byAction = validators.get(version);
+  if (!byAction) {
+    byAction = new Map();
+    validators.set(version, byAction);
+  }
+  let entry = byAction.get(action);
+  if (!entry) {
+    entry = {};
+    byAction.set(action, entry);
+  }
+  let validate = entry[direction];
   if (validate === undefined) {
     const schema = schemaOf(version, action, direction);
     validate = schema === undefined ? null : getAjv().compile(schema);
-    validators.set(key, validate);
+    entry[direction] = validate;
   }
   return validate ?? undefined;
 }
@@ -242,4 +293,18 @@ function describeViolation(version: OcppVersion, action: string, direction: Dire
     description: `${action} ${direction}${path === '' ? '' : ` ${path}`} ${what}`,
     details: { path, keyword: error.keyword },
   };
+}
+
+/** Whether `action` is a message that only travels as a 2.1 SEND (it has no response schema). */
+export function isSendOnly(version: OcppVersion, action: string): boolean {
+  return isActionOf(version, action) && !(`${action}Response` in sources[version]);
+}
+
+/** How many validators have been compiled so far (for the test that proves compilation is lazy). */
+export function compiledValidatorCount(): number {
+  let count = 0;
+  for (const byAction of validators.values()) {
+    for (const entry of byAction.values()) count += (entry.request ? 1 : 0) + (entry.response ? 1 : 0);
+  }
+  return count;
 }

@@ -1,0 +1,363 @@
+/**
+ * The `ProtocolAdapter` object plus the CSMS API. Wiring only: the protocol rules live in
+ * session.ts, codec.ts, schemas.ts and identity.ts.
+ */
+import {
+  CloseCode,
+  HandshakeError,
+  HandshakeErrorCode,
+  type AdapterContext,
+  type Connection,
+  type ProtocolAdapter,
+  type Session,
+  type TlsInfo,
+  type UpgradeRequest,
+} from '@protoplex/core';
+import { OCPP_VERSIONS, isOcppVersion, type OcppVersion } from './constants.js';
+import { OcppNotConnectedError } from './errors.js';
+import { identityProblem, parseBasicAuth } from './identity.js';
+import { OcppSession, type AnyCallHandler, type SessionHost } from './session.js';
+import type { ActionOf, CallHandler, CallOptions, CsmsEvents, RequestOf, ResponseOf, StationHandle, StationInfo } from './types.js';
+
+/** What `authenticate` learns about a connecting station. */
+export interface AuthenticateInfo {
+  readonly identity: string;
+  readonly protocol: OcppVersion;
+  /** From HTTP Basic (security profiles 1 and 2), when the station sent it. */
+  readonly password: string | undefined;
+  /** What TLS proved (profiles 2 and 3), when the connection is TLS. */
+  readonly certificate: TlsInfo | undefined;
+  readonly request: UpgradeRequest;
+}
+
+/**
+ * Decides whether a station may connect. Return `true` or nothing to accept, `false` to refuse
+ * with 401 (bad credentials), `'unknown'` to refuse with 404 (unknown identity), or throw a
+ * `HandshakeError` for any other status.
+ */
+export type AuthenticateHook = (info: AuthenticateInfo) => boolean | 'unknown' | void | Promise<boolean | 'unknown' | void>;
+
+export interface OcppOptions {
+  /**
+   * Subprotocol ids served, best first.
+   * @default ['ocpp2.1', 'ocpp2.0.1', 'ocpp1.6']
+   */
+  versions?: readonly OcppVersion[];
+  /**
+   * Security profile the handshake enforces (OCPP 2.0.1 Part 2 §A00, 1.6 security whitepaper):
+   * 0 none; 1 HTTP Basic with the identity as user-id; 2 Basic over TLS; 3 TLS with a client
+   * certificate the server's CA verified. TLS itself comes from the server's TLS options.
+   * @default 0
+   */
+  securityProfile?: 0 | 1 | 2 | 3;
+  /**
+   * Profile 3: require the client certificate's subject CN to equal the identity.
+   * @default true
+   */
+  matchCertificateCommonName?: boolean;
+  /** Called for every handshake after the identity and profile checks. */
+  authenticate?: AuthenticateHook;
+  /**
+   * What a second connection with an identity already connected does: `'replace'` closes the
+   * older one (1000), `'refuse'` answers the new handshake with 409.
+   * @default 'replace'
+   */
+  duplicate?: 'replace' | 'refuse';
+  /**
+   * Validate every inbound and outbound payload against its version's schema.
+   * @default true
+   */
+  validate?: boolean;
+  /**
+   * Milliseconds a server CALL waits for its answer.
+   * @default 30000
+   */
+  callTimeout?: number;
+  /**
+   * Longest text message accepted, in UTF-16 code units; longer ones get a CALLERROR and 1009.
+   * @default 1048576
+   */
+  maxMessageLength?: number;
+  /**
+   * Publish station CALLs/SENDs and their answers on `ocpp/cp/{identity}/{Action}[/result]`.
+   * @default true
+   */
+  publish?: boolean;
+  /**
+   * Turn messages on `ocpp/cs/{identity}/{Action}` into CALLs to the station.
+   * @default true
+   */
+  commands?: boolean;
+}
+
+/** Defaults of every option; see {@link OcppOptions}. */
+export const defaultOptions = {
+  versions: OCPP_VERSIONS,
+  securityProfile: 0,
+  matchCertificateCommonName: true,
+  duplicate: 'replace',
+  validate: true,
+  callTimeout: 30_000,
+  maxMessageLength: 1_048_576,
+  publish: true,
+  commands: true,
+} as const satisfies Required<Omit<OcppOptions, 'authenticate'>>;
+
+/** What `stats()` returns: JSON-serialisable, for the demo dashboard. */
+export interface OcppStats {
+  readonly stations: StationInfo[];
+}
+
+/** The adapter plus the CSMS API. */
+export interface OcppCsms extends ProtocolAdapter {
+  readonly name: 'ocpp';
+  readonly protocols: readonly OcppVersion[];
+  /** Connected stations by identity. */
+  readonly stations: ReadonlyMap<string, StationInfo>;
+  /** A handle on a station; `version` narrows the types and makes calls reject on another version. */
+  station<V extends OcppVersion = OcppVersion>(identity: string, version?: V): StationHandle<V>;
+  /**
+   * Answers CALLs (and 2.1 SENDs) of `action` from stations of `versions` (default: every
+   * version that defines it). A later registration for the same action and version wins.
+   * @returns a function that removes the handler
+   */
+  onCall<A extends ActionOf<V>, V extends OcppVersion = OcppVersion>(
+    action: A,
+    handler: CallHandler<V, A>,
+    options?: { readonly versions?: readonly V[] },
+  ): () => void;
+  /** @returns a function that removes the listener */
+  on<E extends keyof CsmsEvents>(event: E, listener: CsmsEvents[E]): () => void;
+  stats(): OcppStats;
+}
+
+interface AuthResult {
+  readonly identity: string;
+}
+
+interface HandlerEntry {
+  readonly versions: ReadonlySet<OcppVersion> | undefined;
+  readonly handler: AnyCallHandler;
+}
+
+/** Creates the OCPP-J central system adapter. Mount it on a route with an `identity` parameter. */
+export function ocpp(options: OcppOptions = {}): OcppCsms {
+  const config = { ...defaultOptions, ...stripUndefined(options) };
+  const versions = [...config.versions];
+  for (const version of versions) if (!isOcppVersion(version)) throw new TypeError(`unsupported OCPP version ${String(version)}`);
+  const sessions = new Map<string, OcppSession>();
+  const handlers = new Map<string, HandlerEntry[]>();
+  const listeners: { [E in keyof CsmsEvents]: Set<CsmsEvents[E]> } = { connect: new Set(), disconnect: new Set() };
+  let serverLog: AdapterContext['log'] | undefined;
+
+  const emit = <E extends keyof CsmsEvents>(event: E, ...args: Parameters<CsmsEvents[E]>): void => {
+    for (const listener of listeners[event]) {
+      try {
+        (listener as (...a: Parameters<CsmsEvents[E]>) => void)(...args);
+      } catch (error) {
+        serverLog?.error({ err: error, event }, 'ocpp event listener threw');
+      }
+    }
+  };
+
+  const host: SessionHost = {
+    validate: config.validate,
+    callTimeout: config.callTimeout,
+    maxMessageLength: config.maxMessageLength,
+    publish: config.publish,
+    commands: config.commands,
+    handlerFor(version, action) {
+      const entries = handlers.get(action);
+      if (!entries) return undefined;
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const entry = entries[i]!;
+        if (!entry.versions || entry.versions.has(version)) return entry.handler;
+      }
+      return undefined;
+    },
+    attach(session) {
+      const previous = sessions.get(session.identity);
+      if (previous && previous.isOpen) {
+        if (config.duplicate === 'refuse') {
+          session.fail(CloseCode.PolicyViolation, 'identity already connected');
+          return;
+        }
+        previous.fail(CloseCode.NormalClosure, 'replaced by a new connection');
+      }
+      if (!session.isOpen) return;
+      sessions.set(session.identity, session);
+      session.registered = true;
+      emit('connect', session.info());
+    },
+    detach(session, code, reason) {
+      if (!session.registered) return;
+      session.registered = false;
+      // A replaced session closes after its successor registered: only drop our own entry.
+      if (sessions.get(session.identity) === session) sessions.delete(session.identity);
+      emit('disconnect', { ...session.info(), code, reason });
+    },
+  };
+
+  const stationsView: ReadonlyMap<string, StationInfo> = {
+    get size() {
+      return sessions.size;
+    },
+    get: (identity) => sessions.get(identity)?.info(),
+    has: (identity) => sessions.has(identity),
+    forEach(callback, thisArg) {
+      for (const [identity, session] of sessions) callback.call(thisArg, session.info(), identity, stationsView);
+    },
+    *entries() {
+      for (const [identity, session] of sessions) yield [identity, session.info()] as [string, StationInfo];
+    },
+    keys: () => sessions.keys(),
+    *values() {
+      for (const session of sessions.values()) yield session.info();
+    },
+    [Symbol.iterator]() {
+      return this.entries();
+    },
+  } as ReadonlyMap<string, StationInfo>;
+
+  const csms: OcppCsms = {
+    name: 'ocpp',
+    protocols: versions,
+    stations: stationsView,
+
+    setup(context) {
+      serverLog = context.log;
+    },
+
+    async authorize(request, protocol) {
+      if (!isOcppVersion(protocol)) throw new HandshakeError(400, `unsupported subprotocol ${protocol}`);
+      const identity = request.params['identity'];
+      if (identity === undefined) throw new HandshakeError(404, 'no charging station identity in the path', { code: HandshakeErrorCode.NotFound });
+      const problem = identityProblem(identity, protocol);
+      // OCPP 2.0.1 Part 4 §3.1.1 / 1.6 §3.1.1: the identity is the last path segment; an
+      // identity that cannot exist names no station, so it is a bad request.
+      if (problem) throw new HandshakeError(400, problem);
+      if (config.duplicate === 'refuse' && sessions.get(identity)?.isOpen) throw new HandshakeError(409, 'a station with this identity is already connected');
+
+      const tls = request.tls;
+      const profile = config.securityProfile;
+      if ((profile === 2 || profile === 3) && !tls) {
+        // OCPP 2.0.1 Part 2 §2 (security profiles): profile 2 is "TLS with Basic Authentication",
+        // profile 3 "TLS with Client Side Certificates"; neither exists without TLS.
+        throw new HandshakeError(403, `security profile ${profile} requires TLS`);
+      }
+      const credentials = parseBasicAuth(request.headers['authorization']);
+      const challenge = { 'WWW-Authenticate': 'Basic realm="OCPP", charset="UTF-8"' };
+      if (credentials === null) throw new HandshakeError(401, 'malformed Basic credentials', { headers: challenge });
+      if (profile === 1 || profile === 2) {
+        // 2.0.1 Part 2 §2 and the 1.6 security whitepaper, profiles 1 and 2: the station sends
+        // HTTP Basic credentials whose user-id is its identity.
+        if (!credentials) throw new HandshakeError(401, 'HTTP Basic authentication required', { headers: challenge });
+      }
+      if (credentials && credentials.username !== identity) {
+        throw new HandshakeError(401, 'the Basic user-id must equal the charging station identity', { headers: challenge });
+      }
+      if (profile === 3) {
+        // Profile 3: the CSMS verifies the Charging Station certificate against its CA.
+        if (!tls?.authorized || !tls.peerCertificate) throw new HandshakeError(401, 'a verified client certificate is required');
+        if (config.matchCertificateCommonName) {
+          const cn = tls.peerCertificate.subject['CN'];
+          const names = Array.isArray(cn) ? cn : cn === undefined ? [] : [cn];
+          if (!names.includes(identity)) throw new HandshakeError(401, 'the client certificate CN does not match the identity');
+        }
+      }
+      if (config.authenticate) {
+        let verdict: boolean | 'unknown' | void;
+        try {
+          verdict = await config.authenticate({ identity, protocol, password: credentials?.password, certificate: tls, request });
+        } catch (error) {
+          if (error instanceof HandshakeError) throw error;
+          throw new HandshakeError(500, 'authentication failed', { cause: error });
+        }
+        if (verdict === 'unknown') throw new HandshakeError(404, 'unknown charging station', { code: HandshakeErrorCode.NotFound });
+        if (verdict === false) {
+          throw new HandshakeError(401, 'bad credentials', credentials || profile === 1 || profile === 2 ? { headers: challenge } : {});
+        }
+      }
+      const auth: AuthResult = { identity };
+      return auth;
+    },
+
+    open(connection: Connection, context: AdapterContext): Session {
+      const protocol = connection.protocol;
+      const auth = connection.auth as AuthResult | undefined;
+      const identity = auth?.identity ?? connection.request.params['identity'] ?? '';
+      const version = isOcppVersion(protocol) ? protocol : undefined;
+      if (!version || identityProblem(identity, version)) {
+        // authorize() refuses these before the 101; reaching here means the adapter was opened
+        // without it. Nothing can be answered without a station.
+        connection.close(CloseCode.PolicyViolation, 'invalid charging station identity');
+        return { onMessage() {}, onClose() {} };
+      }
+      const session = new OcppSession(connection, context, host, identity, version);
+      session.start();
+      return session;
+    },
+
+    station<V extends OcppVersion = OcppVersion>(identity: string, version?: V): StationHandle<V> {
+      return {
+        identity,
+        get protocol() {
+          return sessions.get(identity)?.version;
+        },
+        get connected() {
+          return sessions.get(identity)?.isOpen ?? false;
+        },
+        call<A extends ActionOf<V>>(action: A, payload: RequestOf<V, A>, callOptions?: CallOptions): Promise<ResponseOf<V, A>> {
+          const session = sessions.get(identity);
+          if (!session || !session.isOpen) {
+            return Promise.reject(new OcppNotConnectedError(`station ${JSON.stringify(identity)} is not connected`));
+          }
+          if (version !== undefined && session.version !== version) {
+            return Promise.reject(new OcppNotConnectedError(`station ${JSON.stringify(identity)} speaks ${session.version}, not ${version}`));
+          }
+          return session.call(action, payload, callOptions?.timeout) as Promise<ResponseOf<V, A>>;
+        },
+      };
+    },
+
+    onCall(action, handler, handlerOptions) {
+      const entry: HandlerEntry = {
+        versions: handlerOptions?.versions ? new Set(handlerOptions.versions) : undefined,
+        handler: handler as unknown as AnyCallHandler,
+      };
+      const list = handlers.get(action) ?? [];
+      list.push(entry);
+      handlers.set(action, list);
+      return () => {
+        const current = handlers.get(action);
+        if (!current) return;
+        const at = current.indexOf(entry);
+        if (at >= 0) current.splice(at, 1);
+        if (current.length === 0) handlers.delete(action);
+      };
+    },
+
+    on(event, listener) {
+      const set = listeners[event] as Set<typeof listener>;
+      set.add(listener);
+      return () => {
+        set.delete(listener);
+      };
+    },
+
+    stats() {
+      return { stations: [...sessions.values()].map((session) => session.info()) };
+    },
+
+    async shutdown() {
+      // Nothing to persist: pending server CALLs reject when their connections close.
+    },
+  };
+  return csms;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const key of Object.keys(value) as Array<keyof T>) if (value[key] !== undefined) out[key] = value[key];
+  return out;
+}
