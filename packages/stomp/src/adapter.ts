@@ -48,9 +48,23 @@ export interface StompOptions {
   maxQueueLength?: number;
   /**
    * Unacknowledged messages per `client`/`client-individual` topic subscription without a
-   * `prefetch-count`; further topic messages are dropped for it until it acks. @default 1000
+   * `prefetch-count`; further topic messages wait in the subscription's backlog until it acks.
+   * @default 1000
    */
   maxUnackedTopicMessages?: number;
+  /**
+   * Messages a `client`/`client-individual` topic subscription holds for delivery beyond its
+   * unacknowledged ones (its private queue, as RabbitMQ gives each topic subscription one). When
+   * full, the oldest waiting message is dropped (RabbitMQ's `drop-head`). 0 is unlimited.
+   * @default 10000
+   */
+  maxTopicBacklog?: number;
+  /**
+   * Refuse a STOMP 1.1/1.2 CONNECT without a `host` header (ERROR `Missing host header`, close
+   * 1002), as the specification requires of clients. Off by default because `@stomp/stompjs` and
+   * RabbitMQ do without it. @default false
+   */
+  requireHost?: boolean;
   /** The `server` header of CONNECTED. @default 'protoplex-stomp/0' */
   serverName?: string;
 }
@@ -66,6 +80,8 @@ export const defaultOptions = {
   maxBodyLength: defaultParseLimits.maxBodyLength,
   maxQueueLength: 100_000,
   maxUnackedTopicMessages: 1000,
+  maxTopicBacklog: 10_000,
+  requireHost: false,
   serverName: SERVER_NAME,
 } as const satisfies StompOptions;
 
@@ -101,6 +117,8 @@ export function stomp(options: StompOptions = {}): StompAdapter {
         maxBodyLength: options.maxBodyLength ?? defaultOptions.maxBodyLength,
       },
       maxUnackedTopicMessages: Math.max(1, options.maxUnackedTopicMessages ?? defaultOptions.maxUnackedTopicMessages),
+      maxTopicBacklog: nonNegative(options.maxTopicBacklog ?? defaultOptions.maxTopicBacklog),
+      requireHost: options.requireHost ?? defaultOptions.requireHost,
       serverName: options.serverName ?? defaultOptions.serverName,
     },
     queues: new QueueRegistry(options.maxQueueLength ?? defaultOptions.maxQueueLength),
@@ -116,20 +134,22 @@ export function stomp(options: StompOptions = {}): StompAdapter {
     },
     stats(): StompStats {
       const sessions: SessionStats[] = [];
-      const counts = new Map<string, { kind: 'topic' | 'queue' | 'temp-queue'; subscribers: number }>();
+      const counts = new Map<string, { kind: 'topic' | 'queue' | 'temp-queue'; subscribers: number; queued: number }>();
       for (const session of broker.sessions) {
         sessions.push(session.stats());
-        for (const { destination, kind } of session.subscriptionList()) {
+        for (const { destination, kind, backlog } of session.subscriptionList()) {
           if (kind === 'queue') continue;
           const key = kind === 'temp-queue' ? `${session.id} ${destination}` : destination;
           const entry = counts.get(key);
-          if (entry) entry.subscribers++;
-          else counts.set(key, { kind, subscribers: 1 });
+          if (entry) {
+            entry.subscribers++;
+            entry.queued += backlog;
+          } else counts.set(key, { kind, subscribers: 1, queued: backlog });
         }
       }
       const destinations: StompStats['destinations'] = [];
-      for (const [key, { kind, subscribers }] of counts) {
-        if (kind === 'topic') destinations.push({ destination: key, kind, subscribers, queued: 0 });
+      for (const [key, { kind, subscribers, queued }] of counts) {
+        if (kind === 'topic') destinations.push({ destination: key, kind, subscribers, queued });
       }
       for (const queue of broker.queues.values()) {
         destinations.push({ destination: queue.destination, kind: 'queue', subscribers: queue.consumers.length, queued: queue.ready });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { test, fc } from '@fast-check/vitest';
-import { createParser, encodeFrame, escapeHeader, parseFrame, unescapeHeader, type ParseFault, type StompFrame } from './codec.js';
+import { createParser, encodeFrame, encodeHead, escapeHeader, joinFrame, parseFrame, unescapeHeader, type ParseFault, type StompFrame } from './codec.js';
 import type { StompVersion } from './constants.js';
 
 const bytes = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
@@ -88,6 +88,15 @@ describe('codec parsing', () => {
     expect(plain(parseFrame('SEND\ndestination:/a\ncontent-length:2\n\né\0', '1.2'))).toEqual(plain(frame('SEND', { destination: '/a', 'content-length': '2' }, 'é')));
   });
 
+  it('ends a frame at a NUL where a header line would start, as in the spec DISCONNECT example', () => {
+    // STOMP 1.2 "DISCONNECT" shows "DISCONNECT\nreceipt:77\n^@", without the blank line.
+    for (const wire of ['DISCONNECT\nreceipt:77\n\0', 'DISCONNECT\r\nreceipt:77\r\n\0']) {
+      expect(plain(parseFrame(wire, '1.2'))).toEqual(plain(frame('DISCONNECT', { receipt: '77' })));
+      expect(plain(parseFrame(bytes(wire), '1.2'))).toEqual(plain(frame('DISCONNECT', { receipt: '77' })));
+    }
+    expect(plain(parseFrame('RECEIPT\n\0', '1.1'))).toEqual(plain(frame('RECEIPT', {})));
+  });
+
   it('stays spent after a fault', () => {
     const parser = createParser('1.2');
     expect(parser.push('SEND\nbad\n\n\0').fault?.message).toBe('Header line without a colon');
@@ -127,7 +136,7 @@ const headerText = (version: StompVersion) =>
     return true;
   });
 const headerName = (version: StompVersion) =>
-  headerText(version).filter((s) => s !== 'content-length' && (version !== '1.0' || !s.includes(':')));
+  headerText(version).filter((s) => s.length > 0 && s !== 'content-length' && (version !== '1.0' || !s.includes(':')));
 const arbitraryFrame = (version: StompVersion) =>
   fc.record({
     command: fc.constantFrom('SEND', 'MESSAGE', 'SUBSCRIBE', 'ACK', 'ERROR', 'RECEIPT', 'BEGIN'),
@@ -146,5 +155,66 @@ describe.each(['1.0', '1.1', '1.2'] as const)('properties, STOMP %s', (version) 
   test.prop([fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 5 })])('arbitrary bytes, in any chunking, never throw', (chunks) => {
     const parser = createParser(version, { maxBodyLength: 100, maxHeaders: 8, maxHeaderLength: 50 });
     for (const chunk of chunks) expect(() => parser.push(chunk)).not.toThrow();
+  });
+});
+
+// Text WebSocket messages are parsed as strings (no encode of the command and headers); the
+// result must be the one the byte path gives for the same octets, in any chunking and at limits.
+const textUnits = fc.constantFrom('a', 'Z', '0', ' ', ':', '\\', '\n', '\r', 'é', '€', '😀', '-', '\0');
+const textFrame = (version: StompVersion) =>
+  fc.record({
+    command: fc.constantFrom('SEND', 'MESSAGE', 'SUBSCRIBE', 'ACK', 'CONNECT'),
+    headers: fc.dictionary(headerName(version), headerText(version), { maxKeys: 4 }),
+    body: fc.string({ unit: textUnits, maxLength: 30 }),
+    withLength: fc.boolean(),
+    // A wrong content-length, one octet short or long, half the time it is set.
+    lengthDelta: fc.constantFrom(0, 0, -1, 1),
+    crlf: fc.boolean(),
+  });
+const junk = fc.oneof(fc.constantFrom('\n', '\r\n', '\r', '\0'), fc.string({ unit: textUnits, maxLength: 20 }));
+
+describe.each(['1.0', '1.1', '1.2'] as const)('text path, STOMP %s', (version) => {
+  test.prop([
+    fc.array(fc.oneof(textFrame(version), junk), { minLength: 1, maxLength: 4 }),
+    fc.array(fc.nat(), { maxLength: 3 }),
+    fc.constantFrom(undefined, { maxBodyLength: 12, maxHeaders: 3, maxHeaderLength: 24 }),
+  ])('parses a text message exactly as the same octets sent binary', (parts, cuts, limits) => {
+    let wire = '';
+    for (const part of parts) {
+      if (typeof part === 'string') {
+        wire += part;
+        continue;
+      }
+      const body = bytes(part.body);
+      // Without content-length a NUL in the body ends the frame early, on both paths alike.
+      const headers = part.withLength ? { ...part.headers, 'content-length': String(Math.max(0, body.length + part.lengthDelta)) } : { ...part.headers };
+      const head = encodeHead(part.command, headers, version);
+      wire += Buffer.from(joinFrame(part.crlf ? head.replace(/\n/g, '\r\n') : head, body)).toString('utf8');
+    }
+    // Cut at UTF-16 boundaries that do not split a surrogate pair.
+    const points = [...new Set(cuts.map((c) => c % (wire.length + 1)))]
+      .map((i) => (i > 0 && i < wire.length && /[\uDC00-\uDFFF]/.test(wire[i]!) ? i - 1 : i))
+      .sort((a, b) => a - b);
+    const chunks: string[] = [];
+    let from = 0;
+    for (const p of points) {
+      chunks.push(wire.slice(from, p));
+      from = p;
+    }
+    chunks.push(wire.slice(from));
+    const run = (asText: boolean) => {
+      const parser = createParser(version, limits);
+      const frames: unknown[] = [];
+      let heartBeats = 0;
+      let fault: ParseFault | undefined;
+      for (const chunk of chunks) {
+        const result = parser.push(asText ? chunk : bytes(chunk));
+        frames.push(...result.frames.map(plain));
+        heartBeats += result.heartBeats;
+        fault ??= result.fault;
+      }
+      return { frames, heartBeats, fault, pending: parser.pending };
+    };
+    expect(run(true)).toEqual(run(false));
   });
 });

@@ -95,6 +95,55 @@ export const RESERVED_SEND_HEADERS: ReadonlySet<string> = new Set([
   'ack',
 ]);
 
+/**
+ * Headers a client frame MUST carry, per version. A frame without one gets ERROR and close 1002.
+ * STOMP 1.2 "SEND": "SEND frames MUST include a destination header"; "SUBSCRIBE": "The SUBSCRIBE
+ * frame MUST include a destination header" and "an id header MUST be included"; "UNSUBSCRIBE":
+ * "The UNSUBSCRIBE frame MUST include an id header"; "ACK"/"NACK": "MUST include an id header
+ * matching the ack header of the MESSAGE"; "BEGIN"/"COMMIT"/"ABORT": "The transaction header is
+ * REQUIRED". STOMP 1.1 "ACK": "ACK has two REQUIRED headers: message-id ... and subscription".
+ * STOMP 1.0 "SUBSCRIBE" has no id (the destination stands in), "UNSUBSCRIBE" takes an id or the
+ * destination (checked by the session), and "ACK" requires only `message-id`.
+ */
+export const REQUIRED_HEADERS: Readonly<Record<StompVersion, Readonly<Record<string, readonly string[]>>>> = {
+  '1.0': {
+    SEND: ['destination'],
+    SUBSCRIBE: ['destination'],
+    UNSUBSCRIBE: [],
+    ACK: ['message-id'],
+    BEGIN: ['transaction'],
+    COMMIT: ['transaction'],
+    ABORT: ['transaction'],
+  },
+  '1.1': {
+    SEND: ['destination'],
+    SUBSCRIBE: ['destination', 'id'],
+    UNSUBSCRIBE: ['id'],
+    ACK: ['message-id', 'subscription'],
+    NACK: ['message-id', 'subscription'],
+    BEGIN: ['transaction'],
+    COMMIT: ['transaction'],
+    ABORT: ['transaction'],
+  },
+  '1.2': {
+    SEND: ['destination'],
+    SUBSCRIBE: ['destination', 'id'],
+    UNSUBSCRIBE: ['id'],
+    ACK: ['id'],
+    NACK: ['id'],
+    BEGIN: ['transaction'],
+    COMMIT: ['transaction'],
+    ABORT: ['transaction'],
+  },
+};
+
+/**
+ * Client frames that may carry a body. STOMP 1.2 "Body": "Only the SEND, MESSAGE, and ERROR
+ * frames MAY have a body. All other frames MUST NOT have a body" (STOMP 1.1 says the same; 1.0
+ * has no such rule).
+ */
+export const BODY_COMMANDS: ReadonlySet<string> = new Set(['SEND', 'MESSAGE', 'ERROR']);
+
 /** Identifies the broker in CONNECTED (STOMP 1.2 "CONNECTED Frame": `server` header). */
 export const SERVER_NAME = 'protoplex-stomp/0';
 

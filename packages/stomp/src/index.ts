@@ -13,7 +13,7 @@ export { createParser, parseFrame, encodeFrame, encodeHead, escapeHeader, unesca
 export type { StompFrame, StompParser, ParseFault, ParseLimits, ParseResult } from './codec.js';
 
 // Protocol constants
-export { AckMode, ClientCommand, ServerCommand, StompVersion, SUBPROTOCOLS, VERSION_OF_SUBPROTOCOL, DestinationPrefix, SessionLimit } from './constants.js';
+export { AckMode, ClientCommand, ServerCommand, StompVersion, SUBPROTOCOLS, VERSION_OF_SUBPROTOCOL, DestinationPrefix, SessionLimit, REQUIRED_HEADERS, BODY_COMMANDS } from './constants.js';
 export type { StompSubprotocol } from './constants.js';
 
 // Destinations

@@ -19,6 +19,11 @@ export interface QueuedMessage {
   redelivered: boolean;
   /** The consumer that last had it; redelivery prefers another one when there is one. */
   lastConsumer?: Consumer;
+  /**
+   * Messages with the same `shared` object have the same destination, headers and body (one bus
+   * message queued for several topic subscriptions), so the session encodes them once.
+   */
+  readonly shared?: object;
 }
 
 /** What a queue needs from the session that owns a consumer. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { test, fc } from '@fast-check/vitest';
 import type { BusMessage } from '@protoplex/core';
 import { setup, text } from './_test-helpers.js';
-import { SUBPROTOCOLS, VERSION_OF_SUBPROTOCOL } from './constants.js';
+import { SUBPROTOCOLS, VERSION_OF_SUBPROTOCOL, type StompSubprotocol } from './constants.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -443,7 +443,9 @@ describe('receipts, transactions, DISCONNECT', () => {
 });
 
 describe('limits and topic acks', () => {
-  it('holds back topic messages from a client-mode subscription at its prefetch-count until it acks', async () => {
+  it('holds back topic messages from a client-mode subscription at its prefetch-count and delivers them as it acks', async () => {
+    // Second pass: topic messages past prefetch-count used to be dropped; they now wait in the
+    // subscription's own queue, as in RabbitMQ (one queue per topic subscription).
     const { open } = setup();
     const c = await open();
     c.send('SUBSCRIBE', { id: 's', destination: '/topic/p', ack: 'client-individual', 'prefetch-count': '1' });
@@ -454,6 +456,10 @@ describe('limits and topic acks', () => {
     expect(rest).toEqual([]);
     c.send('ACK', { id: first!.headers.ack! });
     c.send('SEND', { destination: '/topic/p' }, '3');
+    const [second, ...after] = c.frames();
+    expect(text(second)).toBe('2');
+    expect(after).toEqual([]);
+    c.send('ACK', { id: second!.headers.ack! });
     expect(c.frames().map(text)).toEqual(['3']);
   });
 
@@ -527,4 +533,335 @@ describe('garbage in', () => {
       }
     },
   );
+});
+
+// Second pass against the STOMP 1.0/1.1/1.2 specifications and RabbitMQ Web-STOMP behaviour.
+
+describe('topic subscriptions with client acks', () => {
+  it('redelivers a NACKed topic message to the same subscription with redelivered:true', async () => {
+    // RabbitMQ gives each topic subscription its own queue, so a NACK requeues there.
+    const { open } = setup();
+    const c = await open();
+    c.send('SUBSCRIBE', { id: 's', destination: '/topic/n', ack: 'client-individual' });
+    c.send('SEND', { destination: '/topic/n' }, 'once');
+    const [first] = c.frames();
+    expect(first?.headers.redelivered).toBeUndefined();
+    c.send('NACK', { id: first!.headers.ack! });
+    const [again] = c.frames();
+    expect(again).toMatchObject({ command: 'MESSAGE', headers: { subscription: 's', destination: '/topic/n', redelivered: 'true' } });
+    expect(text(again)).toBe('once');
+    expect(again!.headers['message-id']).not.toBe(first!.headers['message-id']);
+    c.send('ACK', { id: again!.headers.ack! });
+    expect(c.frames()).toEqual([]);
+  });
+
+  it('redelivers every earlier topic message on a cumulative NACK in client mode (1.1 NACK)', async () => {
+    // STOMP 1.2 "NACK": "NACK takes the same headers as ACK"; in client mode ACK and NACK are cumulative.
+    const { open } = setup();
+    const c = await open('v11.stomp');
+    c.send('SUBSCRIBE', { id: 's', destination: '/topic/c', ack: 'client' });
+    for (const n of ['1', '2', '3']) c.send('SEND', { destination: '/topic/c' }, n);
+    const got = c.frames();
+    c.send('NACK', { 'message-id': got[1]!.headers['message-id']!, subscription: 's' });
+    expect(c.frames().map((f) => [text(f), f.headers.redelivered])).toEqual([
+      ['1', 'true'],
+      ['2', 'true'],
+    ]);
+  });
+
+  it('drops the oldest waiting topic message once the backlog reaches maxTopicBacklog', async () => {
+    const { open } = setup({ maxTopicBacklog: 2 });
+    const c = await open();
+    c.send('SUBSCRIBE', { id: 's', destination: '/topic/b', ack: 'client-individual', 'prefetch-count': '1' });
+    for (const n of ['1', '2', '3', '4', '5']) c.send('SEND', { destination: '/topic/b' }, n);
+    const delivered: string[] = [];
+    for (let frames = c.frames(); frames.length > 0; frames = c.frames()) {
+      delivered.push(...frames.map(text));
+      c.send('ACK', { id: frames[0]!.headers.ack! });
+    }
+    // '1' went out at once; '2' and '3' were dropped when '4' and '5' arrived at a full backlog.
+    expect(delivered).toEqual(['1', '4', '5']);
+  });
+
+  it('leaves auto-ack subscribers of the same topic unaffected by a slow client-ack one', async () => {
+    const { open, adapter } = setup();
+    const slow = await open();
+    const fast = await open();
+    slow.send('SUBSCRIBE', { id: 's', destination: '/topic/f', ack: 'client', 'prefetch-count': '1' });
+    fast.send('SUBSCRIBE', { id: 'f', destination: '/topic/f' });
+    for (const n of ['1', '2', '3']) fast.send('SEND', { destination: '/topic/f' }, n);
+    expect(fast.frames().map(text)).toEqual(['1', '2', '3']);
+    expect(fast.frames()).toEqual([]);
+    expect(slow.frames().map(text)).toEqual(['1']);
+    expect(adapter.stats().destinations).toContainEqual({ destination: '/topic/f', kind: 'topic', subscribers: 2, queued: 2 });
+    // UNSUBSCRIBE drops the subscription's backlog with it.
+    slow.send('UNSUBSCRIBE', { id: 's' });
+    expect(adapter.stats().destinations).toContainEqual({ destination: '/topic/f', kind: 'topic', subscribers: 1, queued: 0 });
+  });
+
+  it('sends the ack header on MESSAGE only for subscriptions that need acks (1.2)', async () => {
+    // STOMP 1.2 "MESSAGE": "If the message is received from a subscription that requires explicit
+    // acknowledgment (either client or client-individual mode) then the MESSAGE frame MUST also
+    // contain an ack header".
+    const { open } = setup();
+    const c = await open();
+    c.send('SUBSCRIBE', { id: 'auto', destination: '/topic/h' });
+    c.send('SUBSCRIBE', { id: 'client', destination: '/topic/h', ack: 'client' });
+    c.send('SEND', { destination: '/topic/h' }, 'x');
+    const frames = c.frames();
+    const bySub = Object.fromEntries(frames.map((f) => [f.headers.subscription, f]));
+    expect(bySub.auto?.headers.ack).toBeUndefined();
+    expect(bySub.client?.headers.ack).toBeTruthy();
+    // STOMP 1.2 "MESSAGE": "a message-id header with a unique identifier for that message".
+    expect(new Set(frames.map((f) => f.headers['message-id'])).size).toBe(2);
+  });
+});
+
+describe('NACK requeue header (RabbitMQ)', () => {
+  it('discards a NACKed queue message when NACK says requeue:false', async () => {
+    const { open, adapter } = setup();
+    const c = await open();
+    c.send('SUBSCRIBE', { id: 's', destination: '/queue/dl', ack: 'client-individual' });
+    c.send('SEND', { destination: '/queue/dl' }, 'poison');
+    const [first] = c.frames();
+    c.send('NACK', { id: first!.headers.ack!, requeue: 'false' });
+    expect(c.frames()).toEqual([]);
+    expect(adapter.stats().destinations).toContainEqual({ destination: '/queue/dl', kind: 'queue', subscribers: 1, queued: 0 });
+  });
+});
+
+describe('required headers per version', () => {
+  // STOMP 1.2 "SEND" "MUST include a destination header"; "SUBSCRIBE" destination and "an id
+  // header MUST be included"; "UNSUBSCRIBE" "MUST include an id header"; "ACK"/"NACK" "MUST
+  // include an id header"; BEGIN/COMMIT/ABORT "The transaction header is REQUIRED". STOMP 1.1
+  // "ACK": "ACK has two REQUIRED headers: message-id ... and subscription". STOMP 1.0 "ACK":
+  // message-id "is required".
+  const cases: Array<[StompSubprotocol, string, Record<string, string>, string]> = [
+    ['v12.stomp', 'SEND', {}, 'destination'],
+    ['v12.stomp', 'SUBSCRIBE', { id: 's' }, 'destination'],
+    ['v11.stomp', 'SUBSCRIBE', { destination: '/topic/x' }, 'id'],
+    ['v12.stomp', 'UNSUBSCRIBE', {}, 'id'],
+    ['v11.stomp', 'UNSUBSCRIBE', { destination: '/topic/x' }, 'id'],
+    ['v12.stomp', 'ACK', { 'message-id': '1' }, 'id'],
+    ['v12.stomp', 'NACK', { 'message-id': '1' }, 'id'],
+    ['v11.stomp', 'ACK', { 'message-id': '1' }, 'subscription'],
+    ['v11.stomp', 'NACK', { 'message-id': '1' }, 'subscription'],
+    ['v11.stomp', 'ACK', { subscription: 's' }, 'message-id'],
+    ['v10.stomp', 'ACK', {}, 'message-id'],
+    ['v10.stomp', 'SEND', {}, 'destination'],
+    ['v12.stomp', 'BEGIN', {}, 'transaction'],
+    ['v11.stomp', 'COMMIT', {}, 'transaction'],
+    ['v10.stomp', 'ABORT', {}, 'transaction'],
+  ];
+  it.each(cases)('on %s answers %s with headers %o missing %s with ERROR (receipt-id kept) and close 1002', async (protocol, command, headers, missing) => {
+    const { open } = setup();
+    const c = await open(protocol);
+    c.send(command, { ...headers, receipt: 'r-1' });
+    const frames = c.frames();
+    expect(frames).toHaveLength(1);
+    expect(frames[0]).toMatchObject({ command: 'ERROR', headers: { message: `Missing ${missing} header`, 'receipt-id': 'r-1' } });
+    expect(c.peer.closed).toMatchObject({ code: 1002, by: 'server' });
+  });
+
+  it('refuses a transactional SEND without destination when it arrives, not at COMMIT', async () => {
+    const { open } = setup();
+    const c = await open();
+    c.send('BEGIN', { transaction: 't' });
+    c.send('SEND', { transaction: 't' }, 'x');
+    expect(c.frames()[0]?.headers.message).toBe('Missing destination header');
+    expect(c.peer.closed?.code).toBe(1002);
+  });
+
+  it('refuses a 1.1 ACK whose subscription header names another subscription', async () => {
+    // STOMP 1.1 "ACK": subscription "must be set to match the value of the subscription's id header".
+    const { open } = setup();
+    const c = await open('v11.stomp');
+    c.send('SUBSCRIBE', { id: 's', destination: '/queue/m', ack: 'client' });
+    c.send('SEND', { destination: '/queue/m' }, 'x');
+    const [message] = c.frames();
+    c.send('ACK', { 'message-id': message!.headers['message-id']!, subscription: 'other' });
+    expect(c.frames()[0]?.headers.message).toMatch(/is not from subscription other$/);
+    expect(c.peer.closed?.code).toBe(1002);
+  });
+
+  it('accepts a 1.0 UNSUBSCRIBE by destination and a 1.0 ACK without subscription', async () => {
+    const { open } = setup();
+    const c = await open('v10.stomp');
+    c.send('SUBSCRIBE', { destination: '/queue/z', ack: 'client' });
+    c.send('SEND', { destination: '/queue/z' }, 'x');
+    const [message] = c.frames();
+    c.send('ACK', { 'message-id': message!.headers['message-id']!, receipt: 'a' });
+    c.send('UNSUBSCRIBE', { destination: '/queue/z', receipt: 'u' });
+    expect(c.frames().map((f) => f.headers['receipt-id'])).toEqual(['a', 'u']);
+    expect(c.peer.closed).toBeUndefined();
+  });
+});
+
+describe('receipts on every client frame', () => {
+  it('sends RECEIPT for SEND, ACK, NACK, BEGIN, COMMIT and ABORT, in order', async () => {
+    // STOMP 1.2 "Header receipt": "Any client frame other than CONNECT MAY specify a receipt header".
+    const { open } = setup();
+    const c = await open();
+    c.send('SUBSCRIBE', { id: 's', destination: '/queue/rc', ack: 'client-individual' });
+    c.send('SEND', { destination: '/queue/rc', receipt: 'send' }, 'a');
+    c.send('SEND', { destination: '/queue/rc' }, 'b');
+    const [a, b] = c.frames().filter((f) => f.command === 'MESSAGE');
+    c.send('ACK', { id: a!.headers.ack!, receipt: 'ack' });
+    c.send('NACK', { id: b!.headers.ack!, receipt: 'nack', requeue: 'false' });
+    c.send('BEGIN', { transaction: 't1', receipt: 'begin' });
+    c.send('COMMIT', { transaction: 't1', receipt: 'commit' });
+    c.send('BEGIN', { transaction: 't2' });
+    c.send('ABORT', { transaction: 't2', receipt: 'abort' });
+    expect(c.frames().map((f) => f.headers['receipt-id'])).toEqual(['ack', 'nack', 'begin', 'commit', 'abort']);
+    expect(c.peer.closed).toBeUndefined();
+  });
+
+  it('answers the spec example DISCONNECT (no blank line) with RECEIPT, then closes 1000', async () => {
+    // STOMP 1.2 "DISCONNECT": "DISCONNECT\nreceipt:77\n^@", then "wait for the RECEIPT frame".
+    const { open } = setup();
+    const c = await open();
+    c.peer.send('DISCONNECT\nreceipt:77\n\0');
+    expect(c.frames()).toMatchObject([{ command: 'RECEIPT', headers: { 'receipt-id': '77' } }]);
+    expect(c.peer.closed).toMatchObject({ code: 1000, by: 'server' });
+  });
+
+  it('answers a SEND to a destination outside /topic/, /queue/, /temp-queue/ and /reply-queue/ with ERROR', async () => {
+    // RabbitMQ: ERROR "Unknown destination"; STOMP 1.2 "SEND": "If the server cannot successfully
+    // process the SEND frame for any reason, the server MUST send the client an ERROR frame and then close the connection."
+    const { open } = setup();
+    const c = await open();
+    c.send('SEND', { destination: '/foo/bar', receipt: 'r' }, 'x');
+    expect(c.frames()).toMatchObject([{ command: 'ERROR', headers: { message: 'Unknown destination /foo/bar', 'receipt-id': 'r' } }]);
+    expect(c.peer.closed?.code).toBe(1002);
+  });
+});
+
+describe('UNSUBSCRIBE', () => {
+  it.each(['v12.stomp', 'v10.stomp'] as const)('answers an UNSUBSCRIBE for no existing subscription on %s with ERROR and close 1002', async (protocol) => {
+    // STOMP 1.2 "UNSUBSCRIBE": the id "MUST match the subscription identifier of an existing subscription".
+    const { open } = setup();
+    const c = await open(protocol);
+    c.send('SUBSCRIBE', { id: 's', destination: '/topic/u' });
+    c.send('UNSUBSCRIBE', { id: 's', receipt: 'ok' });
+    c.send('UNSUBSCRIBE', { id: 's', receipt: 'again' });
+    expect(c.frames()).toMatchObject([
+      { command: 'RECEIPT', headers: { 'receipt-id': 'ok' } },
+      { command: 'ERROR', headers: { message: 'No subscription found', 'receipt-id': 'again' } },
+    ]);
+    expect(c.peer.closed?.code).toBe(1002);
+  });
+});
+
+describe('frames that must not have a body', () => {
+  // STOMP 1.2 "Body": "Only the SEND, MESSAGE, and ERROR frames MAY have a body. All other frames MUST NOT have a body."
+  const cases: Array<[string, Record<string, string>]> = [
+    ['SUBSCRIBE', { id: 's', destination: '/topic/x' }],
+    ['UNSUBSCRIBE', { id: 's' }],
+    ['BEGIN', { transaction: 't' }],
+    ['ACK', { id: 'x' }],
+    ['DISCONNECT', {}],
+  ];
+  it.each(cases)('answers a 1.2 %s with a body with ERROR and close 1002', async (command, headers) => {
+    const { open } = setup();
+    const c = await open('v12.stomp');
+    c.send(command, { ...headers, receipt: 'r' }, 'body');
+    expect(c.frames()).toMatchObject([{ command: 'ERROR', headers: { message: `${command} frame must not have a body`, 'receipt-id': 'r' } }]);
+    expect(c.peer.closed?.code).toBe(1002);
+  });
+
+  it('refuses a 1.1 CONNECT with a body', async () => {
+    const { open } = setup();
+    const c = await open('v11.stomp', false);
+    c.send('CONNECT', { 'accept-version': '1.1', host: '/' }, 'hello');
+    expect(c.frames()).toMatchObject([{ command: 'ERROR', headers: { message: 'CONNECT frame must not have a body' } }]);
+    expect(c.peer.closed?.code).toBe(1002);
+  });
+
+  it('ignores a body on a 1.0 SUBSCRIBE, which STOMP 1.0 does not forbid', async () => {
+    const { open } = setup();
+    const c = await open('v10.stomp');
+    c.send('SUBSCRIBE', { id: 's', destination: '/topic/x', receipt: 'r' }, 'body');
+    expect(c.frames()).toMatchObject([{ command: 'RECEIPT', headers: { 'receipt-id': 'r' } }]);
+  });
+
+  it('accepts an empty body with content-length:0 on any frame', async () => {
+    const { open } = setup();
+    const c = await open();
+    c.peer.send('SUBSCRIBE\nid:s\ndestination:/topic/x\ncontent-length:0\nreceipt:r\n\n\0');
+    expect(c.frames()).toMatchObject([{ command: 'RECEIPT', headers: { 'receipt-id': 'r' } }]);
+  });
+});
+
+describe('CONNECT host', () => {
+  it('accepts a 1.2 CONNECT without host by default, as RabbitMQ does for stompjs', async () => {
+    const { open } = setup();
+    const c = await open('v12.stomp', false);
+    c.send('CONNECT', { 'accept-version': '1.2' });
+    expect(c.frames()[0]?.command).toBe('CONNECTED');
+  });
+
+  it.each(['v12.stomp', 'v11.stomp'] as const)('refuses a CONNECT without host on %s with requireHost', async (protocol) => {
+    // STOMP 1.2 "CONNECT or STOMP Frame": "STOMP 1.2 clients MUST set the following headers: accept-version ... host".
+    const { open } = setup({ requireHost: true });
+    const c = await open(protocol, false);
+    c.send('CONNECT', { 'accept-version': VERSION_OF_SUBPROTOCOL[protocol] });
+    expect(c.frames()).toMatchObject([{ command: 'ERROR', headers: { message: 'Missing host header' } }]);
+    expect(c.peer.closed?.code).toBe(1002);
+    const ok = await open(protocol, false);
+    ok.send('CONNECT', { 'accept-version': VERSION_OF_SUBPROTOCOL[protocol], host: 'broker' });
+    expect(ok.frames()[0]?.command).toBe('CONNECTED');
+  });
+
+  it('lets a 1.0 CONNECT without host through with requireHost (1.0 has no host header)', async () => {
+    const { open } = setup({ requireHost: true });
+    const c = await open('v10.stomp', false);
+    c.send('CONNECT', {});
+    expect(c.frames()[0]?.command).toBe('CONNECTED');
+  });
+});
+
+describe('MESSAGE headers', () => {
+  it('passes user headers and content-type from SEND, never receipt or transaction, and recomputes content-length', async () => {
+    // STOMP 1.2 "SEND": "all other SEND headers ... will be included in the MESSAGE"; receipt and
+    // transaction concern the SEND frame itself.
+    const { open } = setup();
+    const c = await open();
+    c.send('SUBSCRIBE', { id: 's', destination: '/queue/h' });
+    c.send('BEGIN', { transaction: 't' });
+    c.send('SEND', { destination: '/queue/h', transaction: 't', receipt: 'r', 'content-type': 'text/plain;charset=utf-8', 'x-a': '1', persistent: 'true' }, 'héllo');
+    c.send('COMMIT', { transaction: 't' });
+    const message = c.frames().find((f) => f.command === 'MESSAGE');
+    expect(message?.headers).toMatchObject({ destination: '/queue/h', 'content-type': 'text/plain;charset=utf-8', 'x-a': '1', persistent: 'true', 'content-length': '6' });
+    expect(message?.headers.receipt).toBeUndefined();
+    expect(message?.headers.transaction).toBeUndefined();
+  });
+
+  it('keeps the first of repeated SEND headers on the way to subscribers', async () => {
+    // STOMP 1.2 "Repeated Header Entries": "only the first header entry SHOULD be used".
+    const { open } = setup();
+    const c = await open();
+    c.send('SUBSCRIBE', { id: 's', destination: '/topic/r' });
+    c.peer.send('SEND\ndestination:/topic/r\nx:first\nx:second\ndestination:/topic/other\n\nb\0');
+    expect(c.frames()).toMatchObject([{ command: 'MESSAGE', headers: { destination: '/topic/r', x: 'first' } }]);
+  });
+});
+
+describe('heart-beat negotiation', () => {
+  it('sends at MAX(sx, cy) when the client asks for slower heart-beats than the server can send', async () => {
+    // STOMP 1.2 "Heart-beating": "otherwise, there will be heart-beats every MAX(<sx>,<cy>) milliseconds".
+    const { harness, open } = setup({ heartBeat: { outgoing: 1000, incoming: 0 } });
+    const c = await open('v12.stomp', { 'heart-beat': '0,5000' });
+    harness.clock.advance(4000);
+    expect(c.frames()).toEqual([]);
+    harness.clock.advance(1000);
+    expect(c.frames().map((f) => f.command)).toEqual(['HEARTBEAT']);
+  });
+
+  it('does not watch a client that cannot send heart-beats (cx = 0)', async () => {
+    // "if <cx> is 0 (the client cannot send heart-beats) or <sy> is 0 ... then there will be none".
+    const { harness, open } = setup({ heartBeat: { outgoing: 0, incoming: 1000 } });
+    const c = await open('v12.stomp', { 'heart-beat': '0,0' });
+    harness.clock.advance(60_000);
+    expect(c.peer.closed).toBeUndefined();
+  });
 });

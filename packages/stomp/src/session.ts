@@ -7,8 +7,20 @@
 import { Buffer, isUtf8 } from 'node:buffer';
 import { CloseCode, closeReasonByteLength, type AdapterContext, type BusMessage, type BusSubscription, type Connection, type Session, type Timer } from '@protoplex/core';
 import { createParser, encodeHead, escapeHeader, joinFrame, type ParseLimits, type StompFrame, type StompParser } from './codec.js';
-import { AckMode, ClientCommand, DestinationPrefix, RESERVED_SEND_HEADERS, ServerCommand, SessionLimit, StompVersion, VERSION_OF_SUBPROTOCOL, type StompSubprotocol } from './constants.js';
-import type { Consumer, ConsumerOwner, Queue, QueuedMessage, QueueRegistry, ReplyTarget } from './queues.js';
+import {
+  AckMode,
+  BODY_COMMANDS,
+  ClientCommand,
+  DestinationPrefix,
+  REQUIRED_HEADERS,
+  RESERVED_SEND_HEADERS,
+  ServerCommand,
+  SessionLimit,
+  StompVersion,
+  VERSION_OF_SUBPROTOCOL,
+  type StompSubprotocol,
+} from './constants.js';
+import { Queue, type Consumer, type ConsumerOwner, type QueuedMessage, type QueueRegistry, type ReplyTarget } from './queues.js';
 import { fromBusTopic, parseDestination, toBusFilter, toBusTopic } from './topics.js';
 
 /** What `authenticate` receives: the CONNECT credentials and where they came from. */
@@ -31,6 +43,8 @@ export interface SessionOptions {
   readonly authenticate: ((credentials: StompCredentials) => boolean | Promise<boolean>) | undefined;
   readonly limits: ParseLimits;
   readonly maxUnackedTopicMessages: number;
+  readonly maxTopicBacklog: number;
+  readonly requireHost: boolean;
   readonly serverName: string;
 }
 
@@ -63,6 +77,11 @@ interface Subscription {
   readonly unacked: Map<string, Delivery>;
   bus?: BusSubscription;
   consumer?: Consumer;
+  /**
+   * The shared queue of a `/queue/` subscription, or the subscription's own queue for a topic
+   * subscription with `client` or `client-individual` acks (RabbitMQ gives each topic
+   * subscription a queue of its own, so such messages wait for acks and NACK redelivers them).
+   */
   queue?: Queue;
 }
 
@@ -91,6 +110,7 @@ const PREFETCH = /^\d{1,9}$/;
 const LF_BYTES = Buffer.from('\n');
 /** Frames held while an asynchronous `authenticate` runs; more is a misbehaving client. */
 const MAX_BACKLOG = 64;
+const CLIENT_COMMANDS: ReadonlySet<string> = new Set(Object.values(ClientCommand));
 
 let sessionCounter = 0;
 
@@ -191,8 +211,16 @@ export class StompSession implements Session, ConsumerOwner {
     if (this.state === 'awaiting-connect') {
       // STOMP 1.2 "Connecting": "A STOMP client initiates the stream or TCP connection to the
       // server by sending the CONNECT frame"; anything else first is refused.
-      if (command === ClientCommand.Connect || (command === ClientCommand.Stomp && this.version !== '1.0')) this.connect(frame);
-      else this.fail(`Expected CONNECT, got ${printable(command)}`, CloseCode.ProtocolError, frame.headers.receipt);
+      if (command === ClientCommand.Connect || (command === ClientCommand.Stomp && this.version !== '1.0')) {
+        const fault = this.invalid(frame);
+        if (fault !== undefined) this.fail(fault, CloseCode.ProtocolError);
+        else this.connect(frame);
+      } else this.fail(`Expected CONNECT, got ${printable(command)}`, CloseCode.ProtocolError, frame.headers.receipt);
+      return;
+    }
+    const fault = this.invalid(frame);
+    if (fault !== undefined) {
+      this.fail(fault, CloseCode.ProtocolError, frame.headers.receipt);
       return;
     }
     switch (command) {
@@ -246,6 +274,24 @@ export class StompSession implements Session, ConsumerOwner {
     if (receipt !== undefined && this.state === 'connected') this.sendControl(ServerCommand.Receipt, { 'receipt-id': receipt });
   }
 
+  /**
+   * Checks the rules every client frame of a known command follows, before it is handled.
+   * @returns the ERROR message when the frame breaks one, else undefined
+   */
+  private invalid(frame: StompFrame): string | undefined {
+    const command = frame.command;
+    if (!CLIENT_COMMANDS.has(command)) return undefined;
+    // STOMP 1.2 "Body": "Only the SEND, MESSAGE, and ERROR frames MAY have a body. All other
+    // frames MUST NOT have a body." (1.1 alike; 1.0 has no such rule, so a 1.0 body is ignored.)
+    if (frame.body.length > 0 && this.version !== '1.0' && !BODY_COMMANDS.has(command)) return `${command} frame must not have a body`;
+    // STOMP 1.2 "Frames and Headers": each client frame lists its REQUIRED headers (see REQUIRED_HEADERS).
+    const required = REQUIRED_HEADERS[this.version][command];
+    if (required) {
+      for (const name of required) if (frame.headers[name] === undefined) return `Missing ${name} header`;
+    }
+    return undefined;
+  }
+
   // ---------------------------------------------------------------- CONNECT
 
   private connect(frame: StompFrame): void {
@@ -258,6 +304,12 @@ export class StompSession implements Session, ConsumerOwner {
     const accepted = h['accept-version'] === undefined ? ['1.0'] : h['accept-version'].split(',').map((v) => v.trim());
     if (!accepted.includes(this.version)) {
       this.fail(`Supported protocol versions are ${this.version}`, CloseCode.ProtocolError, undefined, { version: this.version });
+      return;
+    }
+    // STOMP 1.2 "CONNECT or STOMP Frame": "STOMP 1.2 clients MUST set the following headers:
+    // accept-version ... host". RabbitMQ and stompjs do without it, so only `requireHost` enforces it.
+    if (this.broker.options.requireHost && this.version !== '1.0' && h.host === undefined) {
+      this.fail('Missing host header', CloseCode.ProtocolError);
       return;
     }
     const hosts = this.broker.options.virtualHosts;
@@ -508,6 +560,15 @@ export class StompSession implements Session, ConsumerOwner {
           this.fail(`Invalid topic destination ${printable(destination)}`, CloseCode.ProtocolError, h.receipt);
           return;
         }
+        if (ack !== AckMode.Auto) {
+          // A private queue, as RabbitMQ's per-subscription queue: messages beyond the unacked
+          // limit wait in it (up to maxTopicBacklog, then the oldest is dropped), and NACK puts
+          // them back for redelivery with redelivered:true.
+          const queue = new Queue(this.id + '\n' + id, destination, this.broker.options.maxTopicBacklog);
+          sub.queue = queue;
+          sub.consumer = { owner: this, subscriptionId: id, ackMode: ack, prefetch: prefetch || this.broker.options.maxUnackedTopicMessages, unacked: 0 };
+          queue.addConsumer(sub.consumer);
+        }
         sub.bus = this.context.bus.subscribe(filter, (message) => this.deliverBus(sub, message));
         break;
       }
@@ -539,8 +600,13 @@ export class StompSession implements Session, ConsumerOwner {
       return;
     }
     const sub = this.subscriptions.get(id);
-    // An unknown id is not an error in the specification; it is a no-op (and still gets its RECEIPT).
-    if (sub) this.dropSubscription(sub);
+    // STOMP 1.2 "UNSUBSCRIBE": the id header "MUST match the subscription identifier of an
+    // existing subscription". RabbitMQ answers ERROR "No subscription found" too.
+    if (!sub) {
+      this.fail('No subscription found', CloseCode.ProtocolError, h.receipt);
+      return;
+    }
+    this.dropSubscription(sub);
   }
 
   private dropSubscription(sub: Subscription): void {
@@ -553,7 +619,8 @@ export class StompSession implements Session, ConsumerOwner {
     }
     sub.unacked.clear();
     const queue = sub.queue;
-    if (queue && sub.consumer) {
+    // A topic subscription's own queue goes away with it; a shared queue takes back what was unacked.
+    if (queue && sub.consumer && sub.kind === 'queue') {
       queue.removeConsumer(sub.consumer);
       // "a message unacked when its subscriber leaves ... is redelivered to another consumer with redelivered: true"
       if (requeue.length > 0) queue.requeue(requeue, sub.consumer);
@@ -567,7 +634,12 @@ export class StompSession implements Session, ConsumerOwner {
   /** A bus message for a topic subscription. */
   private deliverBus(sub: Subscription, message: BusMessage): void {
     if (this.state !== 'connected') return;
-    if (sub.ackMode !== AckMode.Auto && sub.unacked.size >= (sub.prefetch || this.broker.options.maxUnackedTopicMessages)) return;
+    if (sub.queue) {
+      // Client acks: through the subscription's own queue. `shared` lets every subscription of
+      // this bus message reuse one encoding.
+      sub.queue.enqueue({ destination: fromBusTopic(message.topic), payload: message.payload, contentType: message.contentType, headers: message.headers, redelivered: false, shared: message });
+      return;
+    }
     let slots = tails.get(message);
     if (!slots) tails.set(message, (slots = [undefined, undefined, undefined]));
     const slot = VERSION_SLOT[this.version];
@@ -602,8 +674,9 @@ export class StompSession implements Session, ConsumerOwner {
   }
 
   private tailOf(message: QueuedMessage): Tail {
-    let slots = tails.get(message);
-    if (!slots) tails.set(message, (slots = [undefined, undefined, undefined]));
+    const key = message.shared ?? message;
+    let slots = tails.get(key);
+    if (!slots) tails.set(key, (slots = [undefined, undefined, undefined]));
     const slot = VERSION_SLOT[this.version];
     return (slots[slot] ??= this.encodeTail(message.destination, message.contentType, message.headers, message.payload));
   }
@@ -637,10 +710,12 @@ export class StompSession implements Session, ConsumerOwner {
     if (contentType !== undefined && (v !== '1.0' || !contentType.includes('\n'))) head += 'content-type:' + escapeHeader(contentType, v) + '\n';
     if (headers) {
       for (const name in headers) {
-        if (RESERVED_SEND_HEADERS.has(name) || name === 'redelivered') continue;
+        // STOMP 1.2 "Augmented BNF": header-name = 1*<any OCTET ...>, so an empty name (possible
+        // from other protocols on the bus) cannot be written.
+        if (name.length === 0 || RESERVED_SEND_HEADERS.has(name) || name === 'redelivered') continue;
         const value = headers[name]!;
         // STOMP 1.0 has no escaping: a header that cannot be written is left out.
-        if (v === '1.0' && (name.includes('\n') || name.includes(':') || value.includes('\n') || name.length === 0)) continue;
+        if (v === '1.0' && (name.includes('\n') || name.includes(':') || value.includes('\n'))) continue;
         head += escapeHeader(name, v) + ':' + escapeHeader(value, v) + '\n';
       }
     }
@@ -672,6 +747,11 @@ export class StompSession implements Session, ConsumerOwner {
       return;
     }
     const sub = delivery.subscription;
+    // STOMP 1.1 "ACK": subscription "MUST be set to match the value of the subscription's id header".
+    if (this.version === '1.1' && h.subscription !== sub.id) {
+      this.fail(`Message ${printable(messageId)} is not from subscription ${printable(h.subscription ?? '')}`, CloseCode.ProtocolError, h.receipt);
+      return;
+    }
     const settled: Delivery[] = [];
     if (sub.ackMode === AckMode.Client) {
       // STOMP 1.2 "SUBSCRIBE ack Header": in client mode "the ACK operates cumulatively, the
@@ -692,7 +772,8 @@ export class StompSession implements Session, ConsumerOwner {
     const consumer = sub.consumer;
     if (!queue || !consumer) return;
     consumer.unacked -= settled.length;
-    if (!positive) {
+    // RabbitMQ STOMP: a NACK with `requeue:false` discards the message instead of redelivering it.
+    if (!positive && h.requeue !== 'false') {
       const requeue: QueuedMessage[] = [];
       for (const d of settled) if (d.message) requeue.push(d.message);
       queue.requeue(requeue, consumer);
@@ -861,8 +942,9 @@ export class StompSession implements Session, ConsumerOwner {
   }
 
   /** Subscriptions by destination, for the broker's destination list. */
-  *subscriptionList(): Generator<{ destination: string; kind: 'topic' | 'queue' | 'temp-queue' }> {
-    for (const sub of this.subscriptions.values()) yield { destination: sub.destination, kind: sub.kind };
+  *subscriptionList(): Generator<{ destination: string; kind: 'topic' | 'queue' | 'temp-queue'; backlog: number }> {
+    // A topic subscription's backlog is what waits in its own queue; shared queues count themselves.
+    for (const sub of this.subscriptions.values()) yield { destination: sub.destination, kind: sub.kind, backlog: sub.kind === 'topic' ? (sub.queue?.ready ?? 0) : 0 };
   }
 
   /** This session's temporary queues by local name. */

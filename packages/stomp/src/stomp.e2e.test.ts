@@ -138,6 +138,23 @@ describe.each(['1.0', '1.1', '1.2'] as const)('@stomp/stompjs on STOMP %s', (ver
     expect(redelivered!.headers.redelivered).toBe('true');
   });
 
+  it.skipIf(version === '1.0')('redelivers a NACKed topic message to its client-ack subscription and holds messages past prefetch-count', async () => {
+    // RabbitMQ semantics: each topic subscription has its own queue, so NACK redelivers there.
+    const [c, p] = await Promise.all([connect(version), connect(version)]);
+    const got: IMessage[] = [];
+    c.subscribe(`/topic/nack${tag}`, (m) => got.push(m), { ack: 'client-individual', 'prefetch-count': '1' });
+    await settle(c);
+    p.publish({ destination: `/topic/nack${tag}`, body: 'one' });
+    p.publish({ destination: `/topic/nack${tag}`, body: 'two' });
+    await expect.poll(() => got.length, { timeout: 3000 }).toBe(1);
+    got[0]!.nack();
+    await expect.poll(() => got.length, { timeout: 3000 }).toBe(2);
+    expect([got[1]!.body, got[1]!.headers.redelivered]).toEqual(['one', 'true']);
+    got[1]!.ack();
+    await expect.poll(() => got.length, { timeout: 3000 }).toBe(3);
+    expect(got[2]!.body).toBe('two');
+  });
+
   it('does request/reply through reply-to /temp-queue/', async () => {
     let reply!: (m: IMessage) => void;
     const replied = new Promise<IMessage>((resolve) => (reply = resolve));
