@@ -111,3 +111,9 @@ describe('AdapterRegistry.negotiate', () => {
     expect(registry.negotiate('MQTT').type).toBe('refuse');
   });
 });
+
+describe('createAdapterRegistry options', () => {
+  it('refuses a noMatchCloseCode that may never be sent', () => {
+    expect(() => createAdapterRegistry([stomp], { onNoMatch: 'close', noMatchCloseCode: 1006 })).toThrow(RangeError);
+  });
+});

@@ -4,7 +4,7 @@
 import type { ProtocolAdapter } from './contract.js';
 import { HandshakeError, HandshakeErrorCode, RegistryError, RegistryErrorCode } from './errors.js';
 import { chooseProtocol, parseProtocolOffer, type ProtocolPreference } from './negotiation.js';
-import { isRegisteredSubprotocol, subprotocolCaseConflict } from './registry/index.js';
+import { isRegisteredSubprotocol, subprotocolCaseConflict, validateClose } from './registry/index.js';
 import { isToken } from './registry/token.js';
 
 /** One id an adapter serves, as the registry knows it. */
@@ -126,6 +126,8 @@ export function createAdapterRegistry(
   const idSet = new Set(ids);
   const supportedList = ids.join(', ');
   const noMatchCode = options.noMatchCloseCode ?? 1002;
+  // Refuse at registration what would throw on the first unmatched request.
+  validateClose(noMatchCode, 'no supported subprotocol offered');
 
   const noMatch = (offered: readonly string[]): Negotiation => {
     if (options.fallback) return { type: 'fallback', adapter: options.fallback };

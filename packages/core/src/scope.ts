@@ -24,7 +24,9 @@ export interface ConnectionScope {
 }
 
 export function createConnectionScope(parent: AdapterContext, bindings: Record<string, unknown> = {}): ConnectionScope {
-  const controller = new AbortController();
+  // Created on first read: most sessions never look at their signal, and an AbortController per
+  // idle connection is most of a kilobyte.
+  let controller: AbortController | undefined;
   const subscriptions = new Set<BusSubscription>();
   const timers = new Set<Timer>();
 
@@ -72,12 +74,17 @@ export function createConnectionScope(parent: AdapterContext, bindings: Record<s
     setInterval: (callback, ms) => track((cb) => parent.clock.setInterval(cb, ms), callback, false),
   };
 
+  let log: AdapterContext['log'] | undefined;
   const context: AdapterContext = {
     bus,
     clock,
-    log: Object.keys(bindings).length > 0 ? parent.log.child(bindings) : parent.log,
+    get log() {
+      return (log ??= Object.keys(bindings).length > 0 ? parent.log.child(bindings) : parent.log);
+    },
     metrics: parent.metrics,
-    signal: controller.signal,
+    get signal() {
+      return (controller ??= new AbortController()).signal;
+    },
   };
 
   const holdings = (): ScopeHoldings => ({ subscriptions: subscriptions.size, timers: timers.size });
@@ -87,7 +94,7 @@ export function createConnectionScope(parent: AdapterContext, bindings: Record<s
     holdings,
     release() {
       const held = holdings();
-      controller.abort();
+      (controller ??= new AbortController()).abort();
       for (const subscription of [...subscriptions]) subscription.unsubscribe();
       for (const timer of [...timers]) timer.cancel();
       return held;

@@ -1,1 +1,28 @@
-export {};
+/**
+ * @protoplex/server: serves Protoplex adapters over WebSocket (the only package that imports
+ * `ws`): handshake checks, routes, limits, keep-alive, graceful shutdown, logs and metrics.
+ */
+
+// Server
+export { createServer, attach, defaultOptions } from './server.js';
+export type {
+  AttachOptions,
+  CloseOptions,
+  HandleOptions,
+  ProtoplexServer,
+  ServerHandle,
+  ServerOptions,
+  ServerStats,
+} from './server.js';
+
+// Routes
+export type { RouteOptions } from './routes.js';
+
+// Handshake
+export type { OriginPredicate, RefusalReason } from './handshake.js';
+
+// Connections
+export type { ServerConnection } from './connection.js';
+
+// Keep-alive
+export type { KeepAliveOptions } from './keep-alive.js';

@@ -43,6 +43,7 @@ export type RouteMatch =
 
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const NOT_FOUND: RouteMatch = { type: 'not-found' };
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 
 function splitPath(path: string): string[] {
   // '/' is the root and has no segments; otherwise drop the leading slash and one trailing one.
@@ -129,7 +130,7 @@ export function matchRoute(routes: readonly CompiledRoute[], rawPath: string): R
         break;
       }
     }
-    if (ok) return { type: 'match', route, params: params ?? {}, path };
+    if (ok) return { type: 'match', route, params: params ?? NO_PARAMS, path };
   }
   return NOT_FOUND;
 }

@@ -107,3 +107,22 @@ describe('createMemoryBus', () => {
     expect([...hits].sort()).toEqual(filters.filter((f) => topicMatches(f, topic)).sort());
   });
 });
+
+describe('createMemoryBus defaults', () => {
+  it('reports a throwing subscriber without rethrowing, so the process survives', async () => {
+    const bus = createMemoryBus();
+    const original = console.error;
+    const reported: unknown[] = [];
+    console.error = (...args: unknown[]) => void reported.push(args);
+    try {
+      bus.subscribe('t', () => {
+        throw new Error('subscriber bug');
+      });
+      expect(() => bus.publish(message('t'))).not.toThrow();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(reported).toHaveLength(1);
+    } finally {
+      console.error = original;
+    }
+  });
+});

@@ -37,14 +37,13 @@ export interface MemoryBus extends Bus {
 export function createMemoryBus(options: { onHandlerError?: (error: unknown, message: BusMessage) => void } = {}): MemoryBus {
   const root = new TrieNode(undefined, '');
   let size = 0;
+  // A subscriber's bug must not take the process down with it ("the process never crashes"),
+  // nor stop delivery to the others: report it and go on.
   const onHandlerError =
     options.onHandlerError ??
-    ((error: unknown) => {
-      queueMicrotask(() => {
-        throw error;
-      });
+    ((error: unknown, message: BusMessage) => {
+      console.error(`protoplex bus: a subscriber of ${message.topic} threw`, error);
     });
-
 
   const prune = (node: TrieNode): void => {
     let current: TrieNode | undefined = node;
