@@ -10,7 +10,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import mqttPacket from 'mqtt-packet';
-import type { Packet } from 'mqtt-packet';
+import type { IPublishPacket as PublishPacket, Packet } from 'mqtt-packet';
 import type { MqttVersion } from './constants.js';
 
 export type {
@@ -70,6 +70,9 @@ export interface PacketReader {
 
 /** The parser's internals the reader hooks into (`mqtt-packet` 9 `parser.js`). */
 interface ParserInternals {
+  settings: { protocolVersion?: number };
+  /** Index into the parser's states: 0 means it waits for the first byte of a packet. */
+  _stateCounter: number;
   on(event: 'packet', listener: (packet: Packet) => void): void;
   on(event: 'error', listener: (error: Error) => void): void;
   parse(buffer: Buffer): number;
@@ -136,6 +139,10 @@ export function createPacketReader(options: PacketReaderOptions): PacketReader {
   parser.on('packet', (packet) => {
     if (!failed) options.onPacket(packet);
   });
+  const emitFast = (packet: Packet | ReadError): void => {
+    if ('kind' in packet) fail(packet);
+    else if (!failed) options.onPacket(packet);
+  };
   parser.on('error', (error) => {
     const specific = pendingError;
     pendingError = undefined;
@@ -144,12 +151,41 @@ export function createPacketReader(options: PacketReaderOptions): PacketReader {
     else fail({ kind: 'malformed', message: error.message });
   });
 
+  const parseSlow = (buffer: Buffer): void => {
+    parser.parse(buffer);
+  };
+
   return {
     push(bytes) {
       if (failed) return;
       const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       try {
-        parser.parse(buffer);
+        const version = parser.settings.protocolVersion;
+        // The fast path reads whole PUBLISH, acknowledgement and PINGREQ packets straight from the
+        // message; anything else, and any packet split across messages, goes to mqtt-packet.
+        // Only at a packet boundary: the parser may hold nothing, and may not be part-way through a
+        // packet whose first bytes it already consumed (clients such as MQTT.js send the fixed
+        // header of a PUBLISH as its own WebSocket message).
+        if (parser._stateCounter !== 0 || parser._list.length > 0 || (version !== 4 && version !== 5)) {
+          parseSlow(buffer);
+          return;
+        }
+        let offset = 0;
+        while (offset < buffer.length && !failed) {
+          const end = readFast(buffer, offset, version, options.maxPacketSize, emitFast);
+          if (end === FAST_ERROR) return;
+          if (end === FAST_NO) {
+            // Hand mqtt-packet one whole packet when its length is readable, so the fast path
+            // resumes after it; otherwise the rest of the message.
+            const whole = wholePacketEnd(buffer, offset);
+            if (whole === -1) {
+              parseSlow(offset === 0 ? buffer : buffer.subarray(offset));
+              return;
+            }
+            parseSlow(buffer.subarray(offset, whole));
+            offset = whole;
+          } else offset = end;
+        }
       } catch (error) {
         // The parser reports through events; a throw is a parser bug on hostile input.
         fail({ kind: 'malformed', message: error instanceof Error ? error.message : 'unparseable packet' });
@@ -162,6 +198,133 @@ export function createPacketReader(options: PacketReaderOptions): PacketReader {
       return failed;
     },
   };
+}
+
+const FAST_NO = -1;
+const FAST_ERROR = -2;
+
+/** End offset of the packet at `offset` when all of it is in `buffer`, else -1. */
+function wholePacketEnd(buffer: Buffer, offset: number): number {
+  let length = 0;
+  let multiplier = 1;
+  let pos = offset + 1;
+  for (let i = 0; i < 4; i++, pos++) {
+    if (pos >= buffer.length) return -1;
+    const byte = buffer[pos]!;
+    length += (byte & 0x7f) * multiplier;
+    multiplier *= 128;
+    if ((byte & 0x80) === 0) {
+      const end = pos + 1 + length;
+      return end <= buffer.length ? end : -1;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Decodes the packet at `offset` when it is a whole PUBLISH without properties, a 2-byte
+ * acknowledgement or a PINGREQ, with the same checks as the mqtt-packet path.
+ * @returns the offset after it, FAST_NO to leave it to mqtt-packet, FAST_ERROR once reported
+ */
+function readFast(buffer: Buffer, offset: number, version: 4 | 5, maxPacketSize: number, emit: (packet: Packet | ReadError) => void): number {
+  const first = buffer[offset]!;
+  const type = first >> 4;
+  if (type === 4 || type === 5 || type === 6 || type === 7) {
+    // [MQTT-2.1.3-1] reserved flag bits: 0 for PUBACK, PUBREC, PUBCOMP; 0010 for PUBREL.
+    if (offset + 4 > buffer.length || buffer[offset + 1] !== 2 || (first & 0x0f) !== (type === 6 ? 2 : 0)) return FAST_NO;
+    const cmd = type === 4 ? 'puback' : type === 5 ? 'pubrec' : type === 6 ? 'pubrel' : 'pubcomp';
+    emit({ cmd, messageId: (buffer[offset + 2]! << 8) | buffer[offset + 3]!, length: 2 } as Packet);
+    return offset + 4;
+  }
+  if (first === 0xc0) {
+    if (offset + 2 > buffer.length || buffer[offset + 1] !== 0) return FAST_NO;
+    emit({ cmd: 'pingreq', length: 0 } as Packet);
+    return offset + 2;
+  }
+  if (type !== 3) return FAST_NO;
+  const qos = (first >> 1) & 3;
+  // [MQTT-3.3.1-4] "A PUBLISH Packet MUST NOT have both QoS bits set to 1."
+  if (qos === 3) {
+    emit({ kind: 'malformed', message: 'Packet must not have both QoS bits set to 1' });
+    return FAST_ERROR;
+  }
+  const end = wholePacketEnd(buffer, offset);
+  if (end === -1) return FAST_NO;
+  let pos = offset + 1;
+  while (buffer[pos]! & 0x80) pos++;
+  pos++;
+  const remaining = end - pos;
+  if (packetSize(remaining) > maxPacketSize) {
+    emit({ kind: 'too-large', message: `packet of ${packetSize(remaining)} bytes is above the maximum of ${maxPacketSize}` });
+    return FAST_ERROR;
+  }
+  if (pos + 2 > end) return FAST_NO;
+  const topicLength = (buffer[pos]! << 8) | buffer[pos + 1]!;
+  const topicStart = pos + 2;
+  const topicEnd = topicStart + topicLength;
+  if (topicEnd + (qos > 0 ? 2 : 0) + (version === 5 ? 1 : 0) > end) return FAST_NO;
+  const topicBytes = buffer.subarray(topicStart, topicEnd);
+  // [MQTT-1.5.4-1] well-formed UTF-8 and [MQTT-1.5.4-2] no U+0000, as on the slow path.
+  if (!isUtf8(topicBytes) || topicBytes.includes(0)) {
+    emit({ kind: 'malformed', message: 'ill-formed UTF-8 string' });
+    return FAST_ERROR;
+  }
+  pos = topicEnd;
+  let messageId: number | undefined;
+  if (qos > 0) {
+    messageId = (buffer[pos]! << 8) | buffer[pos + 1]!;
+    pos += 2;
+  }
+  if (version === 5) {
+    // Property Length 0 only; packets with properties take the mqtt-packet path.
+    if (buffer[pos] !== 0) return FAST_NO;
+    pos++;
+  }
+  const packet = {
+    cmd: 'publish',
+    retain: (first & 1) === 1,
+    qos,
+    dup: (first & 8) === 8,
+    length: remaining,
+    topic: topicBytes.toString('utf8'),
+    payload: buffer.subarray(pos, end),
+  } as PublishPacket;
+  if (messageId !== undefined) packet.messageId = messageId;
+  emit(packet);
+  return end;
+}
+
+/**
+ * Encodes a PUBLISH. Without properties it is written directly into one buffer (the hot path);
+ * with properties it goes through mqtt-packet's `generate`.
+ */
+export function encodePublish(packet: PublishPacket, version: MqttVersion): Buffer {
+  if (packet.properties !== undefined) return encodePacket(packet, version);
+  const topicLength = Buffer.byteLength(packet.topic);
+  const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+  const qos = packet.qos;
+  const remaining = 2 + topicLength + (qos > 0 ? 2 : 0) + (version === 5 ? 1 : 0) + payload.length;
+  const bytes = Buffer.allocUnsafe(packetSize(remaining));
+  bytes[0] = 0x30 | (packet.dup ? 8 : 0) | (qos << 1) | (packet.retain ? 1 : 0);
+  let pos = 1;
+  let rest = remaining;
+  do {
+    let byte = rest % 128;
+    rest = Math.floor(rest / 128);
+    if (rest > 0) byte |= 0x80;
+    bytes[pos++] = byte;
+  } while (rest > 0);
+  bytes[pos++] = topicLength >> 8;
+  bytes[pos++] = topicLength & 0xff;
+  pos += bytes.write(packet.topic, pos, 'utf8');
+  if (qos > 0) {
+    const id = packet.messageId ?? 0;
+    bytes[pos++] = id >> 8;
+    bytes[pos++] = id & 0xff;
+  }
+  if (version === 5) bytes[pos++] = 0;
+  payload.copy(bytes, pos);
+  return bytes;
 }
 
 /**

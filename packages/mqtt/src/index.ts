@@ -1,1 +1,63 @@
-export {};
+/**
+ * @protoplex/mqtt: an MQTT 3.1.1 and 5.0 broker over WebSocket (IANA subprotocol `mqtt`).
+ */
+
+// Adapter
+export { mqtt, defaultOptions } from './adapter.js';
+export type { MqttAdapter } from './adapter.js';
+export type {
+  AuthenticateResult,
+  EnhancedAuthRequest,
+  EnhancedAuthStep,
+  MqttClient,
+  MqttHooks,
+  MqttMessage,
+  MqttOptions,
+  MqttStats,
+} from './types.js';
+
+// Persistence
+export { createMemoryPersistence } from './persistence.js';
+export type {
+  MqttPersistence,
+  StoredDelivery,
+  StoredMessage,
+  StoredMessageProperties,
+  StoredSession,
+  StoredSubscription,
+} from './persistence.js';
+
+// Codec
+export { createPacketReader, decodePackets, encodePacket, encodePublish, packetSize, sniffConnectLevel } from './codec.js';
+export type {
+  AuthPacket,
+  ConnackPacket,
+  ConnectPacket,
+  DisconnectPacket,
+  Packet,
+  PacketReader,
+  PacketReaderOptions,
+  PingreqPacket,
+  PingrespPacket,
+  PubackPacket,
+  PubcompPacket,
+  PublishPacket,
+  PubrecPacket,
+  PubrelPacket,
+  ReadError,
+  ReadErrorKind,
+  SubackPacket,
+  SubscribePacket,
+  Subscription,
+  UnsubackPacket,
+  UnsubscribePacket,
+  UserProperties,
+} from './codec.js';
+
+// Constants
+export { ConnackReturnCode, ProtocolLevel, ReasonCode } from './constants.js';
+export type { MqttVersion } from './constants.js';
+
+// Topics
+export { mqttTopicMapper, parseSharedFilter } from './topics.js';
+export type { SharedFilter } from './topics.js';

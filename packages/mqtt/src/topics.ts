@@ -109,23 +109,22 @@ export class SubscriptionTrie<T> {
    * (# or +) with Topic Names beginning with a $ character."
    */
   match(topic: string, visit: (value: T) => void): void {
-    const levels = topic.split('/');
-    const dollar = topic.charCodeAt(0) === 0x24;
-    const walk = (node: Node<T>, depth: number): void => {
-      const wildcards = !(dollar && depth === 0);
-      // "sport/#" also matches "sport": # includes the parent level (MQTT 5.0 §4.7.1.2).
-      if (wildcards) for (const value of node.multi) visit(value);
-      if (depth === levels.length) {
-        for (const value of node.exact) visit(value);
-        return;
-      }
-      const exact = node.children.get(levels[depth]!);
-      if (exact) walk(exact, depth + 1);
-      if (wildcards) {
-        const single = node.children.get('+');
-        if (single) walk(single, depth + 1);
-      }
-    };
-    walk(this.root, 0);
+    this.walk(this.root, topic.split('/'), 0, topic.charCodeAt(0) === 0x24, visit);
+  }
+
+  private walk(node: Node<T>, levels: string[], depth: number, dollar: boolean, visit: (value: T) => void): void {
+    const wildcards = !(dollar && depth === 0);
+    // "sport/#" also matches "sport": # includes the parent level (MQTT 5.0 §4.7.1.2).
+    if (wildcards && node.multi.size > 0) for (const value of node.multi) visit(value);
+    if (depth === levels.length) {
+      for (const value of node.exact) visit(value);
+      return;
+    }
+    const exact = node.children.get(levels[depth]!);
+    if (exact) this.walk(exact, levels, depth + 1, dollar, visit);
+    if (wildcards) {
+      const single = node.children.get('+');
+      if (single) this.walk(single, levels, depth + 1, dollar, visit);
+    }
   }
 }

@@ -1,0 +1,213 @@
+/**
+ * CONNECT: version, client id, session expiry, will and keep-alive rules, then the authentication hooks and CONNACK.
+ */
+import { CloseCode, type QoS } from '@protoplex/core';
+import { ConnackReturnCode, ProtocolLevel, ReasonCode } from '../constants.js';
+import type { ConnectPacket } from '../codec.js';
+import { isValidTopicName } from '../topics.js';
+import type { AuthenticateResult } from '../types.js';
+import type { MqttSession } from '../session.js';
+import { isPromise } from '../_helpers.js';
+import { runEnhancedAuth } from './auth.js';
+
+export function handleConnect(session: MqttSession, packet: ConnectPacket): void {
+  if (session.phase !== 'awaiting-connect') {
+    // [MQTT-3.1.0-2] "The Server MUST process a second CONNECT packet sent from a Client as a
+    // Protocol Error and close the Network Connection."
+    session.fail(ReasonCode.ProtocolError, CloseCode.ProtocolError, 'second CONNECT');
+    return;
+  }
+  const level = packet.protocolVersion ?? 4;
+  if (level !== ProtocolLevel.V311 && level !== ProtocolLevel.V5) {
+    session.refuseVersion(level);
+    return;
+  }
+  session.version = level;
+  if (packet.protocolId !== 'MQTT') {
+    // [MQTT-3.1.2-1] (5.0) "The protocol name MUST be the UTF-8 String "MQTT". If the Server does
+    // not want to accept the CONNECT, and wishes to reveal that it is an MQTT Server it MAY send a
+    // CONNACK packet with Reason Code of 0x84 (Unsupported Protocol Version), and then it MUST
+    // close the Network Connection." (3.1.1: 0x01.)
+    session.refuse(ReasonCode.UnsupportedProtocolVersion, CloseCode.ProtocolError, `protocol name ${packet.protocolId ?? ''} with level ${level}`);
+    return;
+  }
+  session.phase = 'connecting';
+  session.blocked = true;
+  const v5 = level === 5;
+  const props = packet.properties;
+  const options = session.options;
+
+  let clientId = packet.clientId;
+  let assigned = false;
+  if (clientId.length === 0) {
+    if (!v5 && !packet.clean) {
+      // [MQTT-3.1.3-8] (3.1.1) "If the Client supplies a zero-byte ClientId with
+      // CleanSession set to 0, the Server MUST respond to the CONNECT Packet with a CONNACK
+      // return code 0x02 (Identifier rejected) and then close the Network Connection."
+      session.refuse(ReasonCode.ClientIdentifierNotValid, CloseCode.PolicyViolation, 'empty client id needs a clean session');
+      return;
+    }
+    // [MQTT-3.1.3-6] (5.0) "A Server MAY allow a Client to supply a ClientID that has a length of
+    // zero bytes, however if it does so the Server MUST treat session as a special case and assign
+    // a unique ClientID to that Client." [MQTT-3.1.3-7] "It MUST then ... return the Assigned
+    // Client Identifier in the CONNACK packet."
+    clientId = `ppx-${session.connection.id}-${session.broker.clock.now().toString(36)}`;
+    assigned = true;
+  }
+
+  if (v5) {
+    // MQTT 5.0 §3.1.2.11.3/4: a Receive Maximum or Maximum Packet Size of 0 is a Protocol Error.
+    if (props?.receiveMaximum === 0 || props?.maximumPacketSize === 0) {
+      session.refuse(ReasonCode.ProtocolError, CloseCode.ProtocolError, 'receive maximum and maximum packet size must not be 0');
+      return;
+    }
+    session.sendQuota = Math.min(props?.receiveMaximum ?? 65_535, options.maxInflight);
+    if (props?.maximumPacketSize !== undefined) session.clientMaxPacket = props.maximumPacketSize;
+    session.clientAliasMax = props?.topicAliasMaximum ?? 0;
+    if (session.clientAliasMax > 0) session.outAliases = new Map();
+    session.requestProblemInfo = props?.requestProblemInformation !== false;
+    session.connectExpiry = Math.min(props?.sessionExpiryInterval ?? 0, options.sessionExpiryMaximum);
+  } else {
+    // [MQTT-3.1.2-6] (3.1.1) "If CleanSession is set to 1, the Client and Server MUST discard
+    // any previous Session and start a new one. This Session lasts as long as the Network
+    // Connection." With 0 the session outlives the connection.
+    session.connectExpiry = packet.clean ? 0 : options.sessionExpiryMaximum;
+  }
+
+  if (packet.will) {
+    const willTopic = packet.will.topic;
+    if (!isValidTopicName(willTopic)) {
+      session.refuse(ReasonCode.TopicNameInvalid, CloseCode.ProtocolError, 'invalid will topic');
+      return;
+    }
+    if (packet.will.retain && !options.retainAvailable) {
+      // [MQTT-3.2.2-13] (5.0) a will with Will Retain 1 when retain is unavailable: CONNACK 0x9A.
+      session.refuse(ReasonCode.RetainNotSupported, CloseCode.PolicyViolation, 'retain not supported');
+      return;
+    }
+    const willProps = packet.will.properties;
+    const payload = typeof packet.will.payload === 'string' ? Buffer.from(packet.will.payload) : packet.will.payload;
+    const message = session.appMessage(willTopic, payload, (packet.will.qos ?? 0) as QoS, packet.will.retain === true, willProps, clientId);
+    session.will = { message, delay: willProps?.willDelayInterval ?? 0 };
+  }
+
+  const keepAlive = packet.keepalive ?? 0;
+  let serverKeepAlive: number | undefined;
+  let effectiveKeepAlive = keepAlive;
+  if (v5 && options.keepAliveMaximum > 0 && (keepAlive === 0 || keepAlive > options.keepAliveMaximum)) {
+    // [MQTT-3.2.2-21] (5.0) "If the Server sends a Server Keep Alive on the CONNACK packet, the
+    // Client MUST use session value instead of the Keep Alive value the Client sent on CONNECT."
+    serverKeepAlive = options.keepAliveMaximum;
+    effectiveKeepAlive = serverKeepAlive;
+  }
+
+  session.client = {
+    id: clientId,
+    connectionId: session.connection.id,
+    version: level,
+    ...(packet.username !== undefined ? { username: packet.username } : {}),
+    request: session.connection.request,
+    auth: session.connection.auth,
+  };
+
+  session.connectClean = packet.clean !== false;
+  session.connectKeepAlive = effectiveKeepAlive;
+  session.connectAssigned = assigned;
+  session.connectServerKeepAlive = serverKeepAlive;
+  const finish = (authData: Buffer | undefined): void => {
+    completeConnect(session, session.connectClean, session.connectKeepAlive, session.connectExtra(authData));
+  };
+
+  if (v5 && props?.authenticationMethod !== undefined) {
+    if (!options.enhancedAuth) {
+      // MQTT 5.0 §4.12: a Server that does not support the Authentication Method "MAY send a
+      // CONNACK with a Reason Code of 0x8C (Bad authentication method)".
+      session.refuse(ReasonCode.BadAuthenticationMethod, CloseCode.PolicyViolation, 'authentication method not supported');
+      return;
+    }
+    session.authMethod = props.authenticationMethod;
+    session.phase = 'authenticating';
+    runEnhancedAuth(session, props.authenticationData, false, finish);
+    return;
+  }
+
+  const authenticate = options.authenticate;
+  if (!authenticate) {
+    finish(undefined);
+    return;
+  }
+  let verdict: boolean | AuthenticateResult | Promise<boolean | AuthenticateResult>;
+  try {
+    verdict = authenticate(session.client, packet.username, packet.password);
+  } catch (error) {
+    session.hookFailed(error);
+    return;
+  }
+  const decide = (result: boolean | AuthenticateResult): void => {
+    const ok = typeof result === 'boolean' ? result : result.ok;
+    if (ok) finish(undefined);
+    else {
+      const code = typeof result === 'object' && result.reasonCode !== undefined ? result.reasonCode : ReasonCode.NotAuthorized;
+      session.refuse(code, CloseCode.PolicyViolation, 'not authorized');
+    }
+  };
+  if (isPromise(verdict)) {
+    verdict.then(
+      (result) => session.phase !== 'closed' && decide(result),
+      (error: unknown) => session.hookFailed(error),
+    );
+  } else decide(verdict);
+}
+
+export function completeConnect(session: MqttSession, clean: boolean, keepAlive: number, extra: { assigned: boolean; serverKeepAlive: number | undefined; authData: Buffer | undefined }): void {
+  session.phase = 'connecting';
+  session.blocked = true;
+  session.broker.openSession(session.client.id, session.version, clean).then(
+    ({ state, present }) => {
+      session.state = state;
+      state.expiryInterval = session.connectExpiry;
+      if (session.phase === 'closed') {
+        // The socket went away while the store answered: end it as a lost connection would.
+        session.broker.attach(state, session);
+        session.broker.detach(state, session, session.will);
+        return;
+      }
+      const v5 = session.version === 5;
+      if (v5) {
+        const options = session.options;
+        const properties: Record<string, unknown> = {
+          receiveMaximum: options.receiveMaximum,
+          topicAliasMaximum: options.topicAliasMaximum,
+          maximumPacketSize: options.maxPacketSize,
+        };
+        if (!options.retainAvailable) properties.retainAvailable = false;
+        if (!options.sharedSubscriptions) properties.sharedSubscriptionAvailable = false;
+        if (extra.assigned) properties.assignedClientIdentifier = session.client.id;
+        if (extra.serverKeepAlive !== undefined) properties.serverKeepAlive = extra.serverKeepAlive;
+        if (session.authMethod !== undefined) {
+          properties.authenticationMethod = session.authMethod;
+          if (extra.authData) properties.authenticationData = extra.authData;
+        }
+        session.sendPacket({ cmd: 'connack', reasonCode: ReasonCode.Success, sessionPresent: present, properties });
+      } else {
+        // [MQTT-3.2.2-1] (3.1.1) with CleanSession 1, Session Present MUST be 0.
+        session.sendPacket({ cmd: 'connack', returnCode: ConnackReturnCode.Accepted, sessionPresent: present });
+      }
+      session.phase = 'connected';
+      session.connectedAt = session.broker.clock.now();
+      session.ready = true;
+      session.attached = true;
+      session.broker.attach(state, session);
+      // [MQTT-3.1.2-24] (3.1.1; 5.0 §3.1.2.10) "If the Keep Alive value is non-zero and the Server does not receive
+      // an MQTT Control Packet from the Client within one and a half times the Keep Alive time
+      // period, it MUST disconnect the Network Connection to the Client as if the network had failed."
+      if (keepAlive > 0) {
+        session.startKeepAlive(keepAlive);
+      }
+      session.broker.resume(state);
+      session.blocked = false;
+      session.drainBacklog();
+    },
+    (error: unknown) => session.hookFailed(error),
+  );
+}

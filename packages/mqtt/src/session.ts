@@ -1,0 +1,460 @@
+/**
+ * One MQTT connection: the state machine behind `open(connection, context)`. It reads packets
+ * with one streaming reader, dispatches them in one `switch` to `handlers/<packet>.ts`, answers
+ * bad input the way the connection's MQTT version says, and leaves through one exit, `fail`.
+ */
+import { CloseCode, type AdapterContext, type Connection, type QoS, type Session } from '@protoplex/core';
+import { ConnackReturnCode, ProtocolLevel, ReasonCode, type MqttVersion } from './constants.js';
+import {
+  createPacketReader,
+  encodePacket,
+  encodePublish,
+  sniffConnectLevel,
+  type Packet,
+  type PacketReader,
+  type PublishPacket,
+  type ReadError,
+} from './codec.js';
+import type { AppMessage, Broker, Delivery, Link, RouteScratch, SessionState, Will } from './broker.js';
+import type { StoredMessageProperties } from './persistence.js';
+import type { MqttClient, ResolvedOptions } from './types.js';
+import { ACK_PUBREL, PINGRESP, ack, closeReason, connackCodeV4 } from './_helpers.js';
+import { handleAuth } from './handlers/auth.js';
+import { handleConnect } from './handlers/connect.js';
+import { handleDisconnect } from './handlers/disconnect.js';
+import { handlePublish } from './handlers/publish.js';
+import { handlePubrec } from './handlers/pubrec.js';
+import { handlePubrel } from './handlers/pubrel.js';
+import { handleSubscribe } from './handlers/subscribe.js';
+import { handleUnsubscribe } from './handlers/unsubscribe.js';
+
+type Phase = 'awaiting-connect' | 'connecting' | 'authenticating' | 'connected' | 'closed';
+
+/**
+ * One connection's state. Its members are package-internal (the class is not exported from the
+ * package): the packet handlers in `handlers/` read and update them.
+ */
+export class MqttSession implements Session, Link {
+  phase: Phase = 'awaiting-connect';
+  /** Set once this side asked to close: later packets of the same message are ignored. */
+  closing = false;
+  version: MqttVersion = 4;
+  readonly reader: PacketReader;
+  readonly options: ResolvedOptions;
+  state: SessionState | undefined;
+  attached = false;
+  client!: MqttClient;
+  connectedAt = 0;
+  ready = false;
+  congested = false;
+  sendQuota: number;
+  clientMaxPacket = Number.POSITIVE_INFINITY;
+  clientAliasMax = 0;
+  outAliases: Map<string, number> | undefined;
+  inAliases: Map<number, string> | undefined;
+  requestProblemInfo = true;
+  connectExpiry = 0;
+  will: Will | undefined;
+  willOnClose = true;
+  /** When the WebSocket connection opened (clock ms), for the CONNECT deadline. */
+  openedAt = 0;
+  /** Keep-alive period times 1.5, in ms (0: no keep-alive). */
+  keepAliveLimit = 0;
+  /** When the last packet arrived (clock ms): the timer checks it instead of being reset per packet. */
+  lastSeen = 0;
+  blocked = false;
+  readonly backlog: Packet[] = [];
+  sniffed = false;
+  sniffedLevel: number | undefined;
+  authMethod: string | undefined;
+  authStep = 0;
+  authState: Record<string, unknown> = {};
+  reauthenticating = false;
+
+  constructor(
+    readonly connection: Connection,
+    readonly context: AdapterContext,
+    readonly broker: Broker,
+  ) {
+    this.options = broker.options;
+    this.sendQuota = this.options.maxInflight;
+    this.reader = createPacketReader({
+      maxPacketSize: this.options.maxPacketSize,
+      onPacket: (packet) => this.onPacket(packet),
+      onError: (error) => this.onReadError(error),
+    });
+    // Timers: none per connection. The broker's one sweep checks the CONNECT deadline and the
+    // keep-alive of every watched session, so an idle connection never makes the transport
+    // create its connection scope (see `checkDeadlines`).
+    this.openedAt = broker.clock.now();
+    if (this.options.connectTimeout > 0) broker.watch(this);
+    connection.onDrain(() => {
+      if (this.phase === 'closed') return;
+      this.congested = false;
+      if (this.state && this.attached) this.broker.pump(this.state);
+    });
+  }
+
+  // ---------------------------------------------------------------- transport events
+
+  onMessage(data: Uint8Array | string, isBinary: boolean): void {
+    if (this.closing || this.phase === 'closed') return;
+    try {
+      // [MQTT-6.0.0-1] "MQTT Control Packets MUST be sent in WebSocket binary data frames. If any
+      // other type of data frame is received the recipient MUST close the Network Connection."
+      if (!isBinary || typeof data === 'string') {
+        this.fail(undefined, CloseCode.UnsupportedData, 'MQTT over WebSocket is binary only');
+        return;
+      }
+      if (!this.sniffed && this.phase === 'awaiting-connect') {
+        this.sniffed = true;
+        this.sniffedLevel = sniffConnectLevel(data);
+        if (this.sniffedLevel !== undefined && this.sniffedLevel !== ProtocolLevel.V311 && this.sniffedLevel !== ProtocolLevel.V5) {
+          this.refuseVersion(this.sniffedLevel);
+          return;
+        }
+      }
+      this.reader.push(data);
+    } catch (error) {
+      this.internalError(error);
+    }
+  }
+
+  onClose(): void {
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    this.ready = false;
+    this.broker.unwatch(this);
+    this.backlog.length = 0;
+    if (this.state && this.attached) {
+      this.attached = false;
+      this.broker.detach(this.state, this, this.willOnClose ? this.will : undefined);
+    }
+  }
+
+  // ---------------------------------------------------------------- Link (called by the broker)
+
+  sendQos0(message: AppMessage, retain: boolean, subscriptionIds: number[] | undefined, scratch: RouteScratch | undefined): void {
+    const useAlias = this.clientAliasMax > 0 && this.options.outboundTopicAliases;
+    const shareable = scratch !== undefined && !retain && subscriptionIds === undefined && !useAlias;
+    let bytes: Buffer;
+    if (shareable && this.version === 4 && scratch.shared4) bytes = scratch.shared4;
+    else if (shareable && this.version === 5 && scratch.shared5) bytes = scratch.shared5;
+    else {
+      bytes = encodePublish(this.publishPacket(message, 0, retain, 0, false, subscriptionIds, useAlias), this.version);
+      if (shareable) {
+        if (this.version === 4) scratch.shared4 = bytes;
+        else scratch.shared5 = bytes;
+      }
+    }
+    // [MQTT-3.1.2-24] (5.0) "The Server MUST NOT send packets exceeding Maximum Packet Size to the Client."
+    if (bytes.length > this.clientMaxPacket) return;
+    this.broker.messagesOut++;
+    this.write(bytes);
+  }
+
+  sendDelivery(delivery: Delivery, dup: boolean): boolean {
+    const useAlias = this.clientAliasMax > 0 && this.options.outboundTopicAliases;
+    const bytes = encodePublish(this.publishPacket(delivery.message, delivery.qos, delivery.retain, delivery.packetId!, dup, delivery.subscriptionIds, useAlias), this.version);
+    if (bytes.length > this.clientMaxPacket) return false;
+    this.broker.messagesOut++;
+    this.write(bytes);
+    return true;
+  }
+
+  sendPubrel(packetId: number): void {
+    this.write(ack(ACK_PUBREL, packetId));
+  }
+
+  takeOver(): void {
+    if (this.phase === 'closed') return;
+    // [MQTT-3.1.4-3] (5.0) "the Server sends a DISCONNECT packet to the existing Client with
+    // Reason Code of 0x8E (Session taken over) ... and MUST close the Network Connection".
+    if (this.version === 5 && this.ready) this.sendPacket({ cmd: 'disconnect', reasonCode: ReasonCode.SessionTakenOver });
+    const state = this.state;
+    this.phase = 'closed';
+    this.ready = false;
+    this.broker.unwatch(this);
+    if (state && this.attached) {
+      this.attached = false;
+      this.broker.detach(state, this, this.will);
+    }
+    this.connection.close(CloseCode.NormalClosure, 'session taken over');
+  }
+
+  shutDown(): void {
+    // MQTT 5.0 §3.14.2.1: DISCONNECT reason code 0x8B "Server shutting down".
+    this.fail(ReasonCode.ServerShuttingDown, CloseCode.GoingAway, 'server shutting down');
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  onPacket(packet: Packet): void {
+    if (this.closing || this.phase === 'closed') return;
+    if (this.keepAliveLimit > 0) this.lastSeen = this.broker.clock.now();
+    if (this.blocked) {
+      this.backlog.push(packet);
+      return;
+    }
+    this.dispatch(packet);
+  }
+
+  onReadError(error: ReadError): void {
+    if (this.phase === 'closed') return;
+    if (error.kind === 'protocol-version') {
+      this.refuseVersion(this.sniffedLevel ?? 0);
+      return;
+    }
+    if (this.phase === 'awaiting-connect' && this.sniffedLevel === ProtocolLevel.V5) this.version = 5;
+    if (error.kind === 'too-large') {
+      // MQTT 5.0 §3.1.2.11.4: "If a Server receives a packet whose size exceeds this limit, this
+      // is a Protocol Error, the Server uses DISCONNECT with Reason Code 0x95 (Packet too large)".
+      this.fail(ReasonCode.PacketTooLarge, CloseCode.MessageTooBig, 'packet too large');
+      return;
+    }
+    // [MQTT-4.13.1-1] (5.0) "When a Server detects a Malformed Packet or Protocol Error, and a
+    // Reason Code is given in the specification, it MUST close the Network Connection"; 0x81.
+    this.fail(ReasonCode.MalformedPacket, CloseCode.ProtocolError, `malformed packet: ${error.message}`);
+  }
+
+  dispatch(packet: Packet): void {
+    try {
+      if (this.phase === 'awaiting-connect' && packet.cmd !== 'connect') {
+        // [MQTT-3.1.0-1] "After a Network Connection is established by a Client to a Server, the
+        // first packet sent from the Client to the Server MUST be a CONNECT packet."
+        this.fail(undefined, CloseCode.ProtocolError, `${packet.cmd} before CONNECT`);
+        return;
+      }
+      if (this.phase === 'authenticating' && packet.cmd !== 'auth' && packet.cmd !== 'disconnect') {
+        // MQTT 5.0 §4.12: before CONNACK only AUTH and DISCONNECT may follow an enhanced CONNECT.
+        this.fail(ReasonCode.ProtocolError, CloseCode.ProtocolError, `${packet.cmd} during authentication`);
+        return;
+      }
+      switch (packet.cmd) {
+        case 'connect':
+          handleConnect(this, packet);
+          return;
+        case 'publish':
+          handlePublish(this, packet);
+          return;
+        case 'puback':
+          this.state && this.broker.complete(this.state, packet.messageId!);
+          return;
+        case 'pubrec':
+          handlePubrec(this, packet.messageId!, packet.reasonCode ?? 0);
+          return;
+        case 'pubrel':
+          handlePubrel(this, packet.messageId!);
+          return;
+        case 'pubcomp':
+          this.state && this.broker.complete(this.state, packet.messageId!);
+          return;
+        case 'subscribe':
+          handleSubscribe(this, packet);
+          return;
+        case 'unsubscribe':
+          handleUnsubscribe(this, packet);
+          return;
+        case 'pingreq':
+          // [MQTT-3.12.4-1] "The Server MUST send a PINGRESP packet in response to a PINGREQ packet."
+          this.write(PINGRESP);
+          return;
+        case 'disconnect':
+          handleDisconnect(this, packet);
+          return;
+        case 'auth':
+          handleAuth(this, packet);
+          return;
+        default:
+          // CONNACK, SUBACK, UNSUBACK, PINGRESP travel only from server to client.
+          this.fail(ReasonCode.ProtocolError, CloseCode.ProtocolError, `${packet.cmd} is sent by servers only`);
+      }
+    } catch (error) {
+      this.internalError(error);
+    }
+  }
+
+  drainBacklog(): void {
+    while (!this.blocked && this.backlog.length > 0 && !this.closing && this.phase !== 'closed') this.dispatch(this.backlog.shift()!);
+  }
+
+  // ---------------------------------------------------------------- refusing a CONNECT
+
+  /** A CONNECT with a protocol level this broker does not speak. */
+  refuseVersion(level: number): void {
+    if (level > ProtocolLevel.V5) {
+      // 5.0 §3.1.2.2: "If the Protocol Version is not 5 and the Server does not want to accept the
+      // CONNECT packet, the Server MAY send a CONNACK packet with Reason Code 0x84 (Unsupported
+      // Protocol Version) and then MUST close the Network Connection."
+      this.write(encodePacket({ cmd: 'connack', reasonCode: ReasonCode.UnsupportedProtocolVersion, sessionPresent: false }, 5));
+    } else {
+      // [MQTT-3.1.2-2] (3.1.1) "The Server MUST respond to the CONNECT Packet with a CONNACK return
+      // code 0x01 (unacceptable protocol level) and then disconnect the Client if the Protocol
+      // Level is not supported by the Server." MQTT 3.1 (level 3) lands here too.
+      this.write(encodePacket({ cmd: 'connack', returnCode: ConnackReturnCode.UnacceptableProtocolVersion, sessionPresent: false }, 4));
+    }
+    this.close(CloseCode.ProtocolError, `unsupported MQTT protocol level ${level}`);
+  }
+
+  /** Refuses a CONNECT: CONNACK with the version's code, then close. */
+  refuse(reasonCode: number, closeCode: number, reason: string): void {
+    if (this.version === 5) {
+      this.sendPacket({ cmd: 'connack', reasonCode, sessionPresent: false, properties: { reasonString: reason } });
+    } else {
+      this.sendPacket({ cmd: 'connack', returnCode: connackCodeV4(reasonCode), sessionPresent: false });
+    }
+    this.close(closeCode, reason);
+  }
+
+  // Values of the CONNECT kept for the end of a multi-step enhanced authentication.
+  connectClean = true;
+  connectKeepAlive = 0;
+  connectAssigned = false;
+  connectServerKeepAlive: number | undefined;
+  connectExtra(authData: Buffer | undefined): { assigned: boolean; serverKeepAlive: number | undefined; authData: Buffer | undefined } {
+    return { assigned: this.connectAssigned, serverKeepAlive: this.connectServerKeepAlive, authData };
+  }
+
+  // ---------------------------------------------------------------- helpers for the handlers
+
+  /** Starts the keep-alive watch (checked by the broker's sweep), or stops watching without one. */
+  startKeepAlive(keepAlive: number): void {
+    this.keepAliveLimit = keepAlive * 1500;
+    this.lastSeen = this.broker.clock.now();
+    if (this.keepAliveLimit > 0) this.broker.watch(this);
+    else this.broker.unwatch(this);
+  }
+
+  /** Called by the broker's sweep, about once a second, while this session is watched. */
+  checkDeadlines(now: number): void {
+    if (this.closing || this.phase === 'closed') return;
+    if (this.phase === 'awaiting-connect') {
+      // MQTT 5.0 §3.1.4 (and 3.1.1 §3.1.4): "If the Server does not receive a CONNECT packet
+      // within a reasonable amount of time after the Network Connection is established, the
+      // Server SHOULD close the Network Connection."
+      if (now - this.openedAt >= this.options.connectTimeout) this.fail(undefined, CloseCode.PolicyViolation, 'no CONNECT in time');
+      return;
+    }
+    // [MQTT-3.1.2-24] (3.1.1; 5.0 §3.1.2.10) "If the Keep Alive value is non-zero and the Server
+    // does not receive a Control Packet from the Client within one and a half times the Keep Alive
+    // time period, it MUST disconnect the Network Connection to the Client as if the network had
+    // failed." The sweep runs every second, so the close comes at most a second after that.
+    if (this.keepAliveLimit > 0 && this.phase === 'connected' && now - this.lastSeen >= this.keepAliveLimit) {
+      this.fail(ReasonCode.KeepAliveTimeout, CloseCode.PolicyViolation, 'keep-alive timeout');
+    }
+  }
+
+  appMessage(topic: string, payload: Buffer, qos: QoS, retain: boolean, props: PublishPacket['properties'] | undefined, publisherId: string): AppMessage {
+    const receivedAt = this.broker.clock.now();
+    if (this.version !== 5 || !props) return { topic, payload, qos, retain, receivedAt, publisherId };
+    const properties: { -readonly [K in keyof StoredMessageProperties]: StoredMessageProperties[K] } = {};
+    let any = false;
+    if (props.payloadFormatIndicator !== undefined) ((properties.payloadFormatIndicator = props.payloadFormatIndicator), (any = true));
+    if (props.contentType !== undefined) ((properties.contentType = props.contentType), (any = true));
+    if (props.responseTopic !== undefined) ((properties.responseTopic = props.responseTopic), (any = true));
+    if (props.correlationData !== undefined) ((properties.correlationData = props.correlationData), (any = true));
+    if (props.userProperties !== undefined) ((properties.userProperties = props.userProperties), (any = true));
+    const expiry = props.messageExpiryInterval;
+    return {
+      topic,
+      payload,
+      qos,
+      retain,
+      receivedAt,
+      publisherId,
+      ...(expiry !== undefined ? { expiresAt: receivedAt + expiry * 1000 } : {}),
+      ...(any ? { properties } : {}),
+    };
+  }
+
+  /** The PUBLISH packet for one delivery to this client. */
+  publishPacket(message: AppMessage, qos: QoS, retain: boolean, packetId: number, dup: boolean, subscriptionIds: number[] | undefined, useAlias: boolean): PublishPacket {
+    const packet: PublishPacket = { cmd: 'publish', topic: message.topic, payload: message.payload, qos, retain, dup };
+    if (qos > 0) packet.messageId = packetId;
+    if (this.version !== 5) return packet;
+    const source = message.properties;
+    const properties: NonNullable<PublishPacket['properties']> = source ? { ...(source as NonNullable<PublishPacket['properties']>) } : {};
+    if (message.expiresAt !== undefined) {
+      // [MQTT-3.3.2-6] (5.0) "The PUBLISH packet sent to a Client by the Server MUST contain a
+      // Message Expiry Interval set to the received value minus the time that the Application
+      // Message has been waiting in the Server."
+      properties.messageExpiryInterval = Math.max(0, Math.ceil((message.expiresAt - this.broker.clock.now()) / 1000));
+    }
+    if (subscriptionIds) properties.subscriptionIdentifier = subscriptionIds.length === 1 ? subscriptionIds[0]! : subscriptionIds;
+    if (useAlias && this.outAliases) {
+      // [MQTT-3.3.2-11] (5.0) "A Server MUST NOT send a PUBLISH packet with a Topic Alias greater than
+      // the Topic Alias Maximum value sent by the Client in the CONNECT packet."
+      const known = this.outAliases.get(message.topic);
+      if (known !== undefined) {
+        packet.topic = '';
+        properties.topicAlias = known;
+      } else if (this.outAliases.size < this.clientAliasMax) {
+        const alias = this.outAliases.size + 1;
+        this.outAliases.set(message.topic, alias);
+        properties.topicAlias = alias;
+      }
+    }
+    if (Object.keys(properties).length > 0) packet.properties = properties;
+    return packet;
+  }
+
+  sendPacket(packet: Packet): void {
+    if (this.version === 5 && !this.requestProblemInfo && packet.cmd !== 'publish' && packet.cmd !== 'connack' && packet.cmd !== 'disconnect') {
+      // [MQTT-3.1.2-29] (5.0) "If the value of Request Problem Information is 0, the Server MAY
+      // return a Reason String or User Properties on a CONNACK or DISCONNECT packet, but MUST NOT
+      // send a Reason String or User Properties on any packet other than PUBLISH, CONNACK, or DISCONNECT."
+      const props = (packet as { properties?: Record<string, unknown> }).properties;
+      if (props) {
+        delete props.reasonString;
+        delete props.userProperties;
+      }
+    }
+    this.write(encodePacket(packet, this.version));
+  }
+
+  write(bytes: Buffer): void {
+    if (!this.connection.send(bytes)) this.congested = true;
+  }
+
+  afterHook(then: () => void): void {
+    if (this.phase === 'closed') return;
+    this.blocked = false;
+    then();
+    this.drainBacklog();
+  }
+
+  hookFailed(error: unknown): void {
+    if (this.phase === 'closed') return;
+    this.context.log.error({ err: error }, 'mqtt hook failed');
+    if (this.phase === 'connecting' || this.phase === 'authenticating') this.refuse(ReasonCode.UnspecifiedError, CloseCode.InternalError, 'internal error');
+    else this.fail(ReasonCode.UnspecifiedError, CloseCode.InternalError, 'internal error');
+  }
+
+  internalError(error: unknown): void {
+    this.context.log.error({ err: error }, 'mqtt session error');
+    this.fail(ReasonCode.ImplementationSpecificError, CloseCode.InternalError, 'internal error');
+  }
+
+  /**
+   * The one exit for a violation: the version's answer (5.0: CONNACK before the session is
+   * established, DISCONNECT after; 3.1.1: nothing, the spec says close) then the WebSocket close.
+   */
+  fail(reasonCode: number | undefined, closeCode: number, reason: string): void {
+    if (this.closing || this.phase === 'closed') return;
+    if (reasonCode !== undefined && this.version === 5 && this.phase !== 'awaiting-connect') {
+      const properties = { reasonString: reason };
+      if (this.ready) this.sendPacket({ cmd: 'disconnect', reasonCode, properties });
+      else this.sendPacket({ cmd: 'connack', reasonCode, sessionPresent: false, properties });
+    } else if (reasonCode !== undefined && this.phase === 'awaiting-connect' && this.sniffedLevel === ProtocolLevel.V5) {
+      // A CONNECT that failed to parse but announced MQTT 5: answer with a 5.0 CONNACK.
+      this.write(encodePacket({ cmd: 'connack', reasonCode, sessionPresent: false }, 5));
+    }
+    this.close(closeCode, reason);
+  }
+
+  close(code: number, reason: string): void {
+    this.closing = true;
+    this.connection.close(code, closeReason(reason));
+  }
+}
+
