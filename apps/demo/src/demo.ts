@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createMemoryBus, encodeTopicLevel, type BusMessage } from '@protoplex/core';
-import { createServer, type ServerHandle } from '@protoplex/server';
+import { createServer, type ProtoplexServer } from '@protoplex/server';
 import { mqtt } from '@protoplex/mqtt';
 import { stomp } from '@protoplex/stomp';
 import { ocpp } from '@protoplex/ocpp';
@@ -23,7 +23,7 @@ export interface DemoOptions {
 }
 
 export interface Demo {
-  readonly server: ServerHandle;
+  readonly server: ProtoplexServer;
   readonly url: string;
   close(): Promise<void>;
 }
@@ -47,9 +47,14 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   let origin = 'http://127.0.0.1';
   const stats = () => {
     const s = server.stats();
+    const bySubprotocol: Record<string, number> = {};
+    for (const connection of server.connections) {
+      bySubprotocol[connection.protocol] = (bySubprotocol[connection.protocol] ?? 0) + 1;
+    }
     return {
       connections: s.connections,
-      byProtocol: s.byProtocol,
+      byAdapter: s.byProtocol,
+      bySubprotocol,
       mqtt: mqttAdapter.stats(),
       stomp: stompAdapter.stats(),
       ocpp: ocppAdapter.stats(),
@@ -93,7 +98,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     res.writeHead(200, { 'content-type': answer.contentType ?? 'application/json' }).end(Buffer.from(answer.payload));
   };
 
-  const server: ServerHandle = createServer({
+  const server: ProtoplexServer = createServer({
     bus,
     ...(options.logger ? { logger: options.logger } : {}),
     routes: [

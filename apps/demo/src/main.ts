@@ -1,6 +1,16 @@
 import { startDemo } from './demo.js';
 
-const demo = await startDemo();
+let demo: Awaited<ReturnType<typeof startDemo>>;
+try {
+  demo = await startDemo();
+} catch (error) {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE' || code === 'EACCES') {
+    console.error(`Cannot listen: ${(error as Error).message}. Set PORT (and HOST) to another value, e.g. PORT=8081 pnpm demo`);
+    process.exit(1);
+  }
+  throw error;
+}
 console.log(`Protoplex demo on ${demo.url}  (WebSocket ${demo.url.replace('http', 'ws')}/ and ${demo.url.replace('http', 'ws')}/ocpp/{identity})`);
 
 let stopping = false;

@@ -70,7 +70,7 @@ async function refresh() {
   try {
     const s = await (await fetch('/api/stats')).json();
     document.getElementById('total').textContent = s.connections;
-    for (const cell of document.querySelectorAll('td.count')) cell.textContent = cell.textContent === '' ? '' : (s.byProtocol[cell.dataset.id] ?? 0);
+    for (const cell of document.querySelectorAll('td.count')) cell.textContent = cell.textContent === '' ? '' : (s.bySubprotocol[cell.dataset.id] ?? 0);
     if (s.mqtt) document.getElementById('mqtt').innerHTML = list(s.mqtt.clients, (c) => '<li><code>' + esc(c.clientId) + '</code> v' + c.version + ' ' + c.subscriptions.map((t) => '<code>' + esc(t) + '</code>').join(' ') + '</li>') + '<p>retained ' + s.mqtt.retained + ' · in ' + s.mqtt.messagesIn + ' · out ' + s.mqtt.messagesOut + '</p>';
     if (s.stomp) document.getElementById('stomp').innerHTML = list(s.stomp.sessions, (x) => '<li>' + esc(x.id) + ' ' + esc(x.version) + ' ' + x.subscriptions.map((t) => '<code>' + esc(t.destination) + '</code>').join(' ') + '</li>') + list(s.stomp.destinations, (d) => '<li><code>' + esc(d.destination) + '</code> ' + d.kind + ' · ' + d.subscribers + ' subscribers · ' + d.queued + ' queued</li>');
     if (s.ocpp) document.getElementById('ocpp').innerHTML = list(s.ocpp.stations, (x) => '<li data-v="' + esc(x.identity) + '" data-p="' + esc(x.protocol) + '"><code>' + esc(x.identity) + '</code> ' + esc(x.protocol) + ' · last ' + esc(x.lastAction ?? '-') + ' ' + (x.lastMessageAt ? new Date(x.lastMessageAt).toLocaleTimeString() : '') + ' <button onclick="command(\\'' + esc(x.identity) + '\\', \\'Reset\\')">Reset</button></li>');

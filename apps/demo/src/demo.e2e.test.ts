@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import mqttjs from 'mqtt';
+import { Client, type IMessage } from '@stomp/stompjs';
+import WebSocket from 'ws';
+import { RPCClient } from 'ocpp-rpc';
+import { pino } from 'pino';
+import { startDemo, type Demo } from './demo.js';
+
+let demo: Demo;
+let ws: string;
+
+beforeAll(async () => {
+  demo = await startDemo({ port: 0, host: '127.0.0.1', logger: pino({ level: 'silent' }) });
+  ws = demo.url.replace('http', 'ws');
+});
+afterAll(() => demo?.close());
+
+const waitFor = async <T>(get: () => T | undefined, ms = 3000): Promise<T> => {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = get();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+describe('demo server', () => {
+  it('serves the dashboard listing every IANA subprotocol and which adapter serves it', async () => {
+    const html = await (await fetch(demo.url + '/')).text();
+    expect(html).toContain('<code>mqtt</code>');
+    expect(html).toContain('<code>v12.stomp</code>');
+    expect(html).toContain('<code>ocpp2.0.1</code>');
+    expect(html).toContain('<code>wamp</code>');
+    expect(html).toContain('<b>mqtt</b> on <code>/</code>');
+    expect(html).toContain('<b>ocpp</b> on <code>/ocpp/{identity}</code>');
+    expect((html.match(/<tr/g) ?? []).length).toBeGreaterThanOrEqual(70);
+  });
+
+  it('answers /healthz and /metrics', async () => {
+    expect(await (await fetch(demo.url + '/healthz')).json()).toMatchObject({ status: 'ok' });
+    expect(await (await fetch(demo.url + '/metrics')).text()).toContain('protoplex_connections_open');
+  });
+
+  it('refuses an unknown subprotocol on / with 400 listing what is served', async () => {
+    const status = await new Promise<number>((resolve) => {
+      const client = new WebSocket(ws + '/', 'wamp');
+      client.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      client.on('error', () => {});
+    });
+    expect(status).toBe(400);
+  });
+
+  it('bridges topics across MQTT (MQTT.js), STOMP (stompjs) and the lines protocol', async () => {
+    const mqttGot: string[] = [];
+    const stompGot: string[] = [];
+    const linesGot: string[] = [];
+    const m = await mqttjs.connectAsync(ws + '/', { protocolVersion: 5, clientId: 'demo-e2e', reconnectPeriod: 0 });
+    m.on('message', (topic, payload) => mqttGot.push(`${topic} ${payload.toString()}`));
+    await m.subscribeAsync('bridge/#');
+    const stomp = new Client({
+      brokerURL: ws + '/',
+      webSocketFactory: () => new WebSocket(ws + '/', ['v12.stomp']) as unknown as globalThis.WebSocket,
+      reconnectDelay: 0,
+    });
+    await new Promise<void>((resolve) => {
+      stomp.onConnect = () => resolve();
+      stomp.activate();
+    });
+    stomp.subscribe('/topic/bridge.#', (message: IMessage) => stompGot.push(`${message.headers.destination} ${message.body}`), { receipt: 'r1' });
+    const lines = new WebSocket(ws + '/', 'lines.protoplex.dev');
+    await new Promise((resolve) => lines.on('open', resolve));
+    lines.on('message', (data) => linesGot.push(data.toString()));
+    lines.send('SUB bridge.#');
+    await waitFor(() => (linesGot.includes('OK SUB bridge.#') ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    await m.publishAsync('bridge/a', 'from mqtt');
+    stomp.publish({ destination: '/topic/bridge.b', body: 'from stomp' });
+    lines.send('PUB bridge.c from lines');
+
+    await waitFor(() => (mqttGot.length >= 3 && stompGot.length >= 3 && linesGot.length >= 4 ? true : undefined));
+    expect(mqttGot.sort()).toEqual(['bridge/a from mqtt', 'bridge/b from stomp', 'bridge/c from lines']);
+    expect(stompGot.sort()).toEqual(['/topic/bridge.a from mqtt', '/topic/bridge.b from stomp', '/topic/bridge.c from lines']);
+    expect(linesGot.filter((l) => l.startsWith('MSG')).sort()).toEqual(['MSG bridge.a from mqtt', 'MSG bridge.b from stomp', 'MSG bridge.c from lines']);
+
+    await m.endAsync();
+    await stomp.deactivate();
+    lines.close();
+  });
+
+  it('lets an OCPP 1.6 station (ocpp-rpc) boot on /ocpp/{identity} and takes a command through the bus', async () => {
+    // ocpp-rpc's typings mark every option as required; its documented defaults fill the rest.
+    const station = new RPCClient({ endpoint: ws + '/ocpp', identity: 'CP-E2E', protocols: ['ocpp1.6'], strictMode: true, reconnect: false } as unknown as ConstructorParameters<typeof RPCClient>[0]);
+    const resets: unknown[] = [];
+    station.handle('Reset', async ({ params }: { params?: unknown }) => {
+      resets.push(params);
+      return { status: 'Accepted' };
+    });
+    await station.connect();
+    const boot = (await station.call('BootNotification', { chargePointVendor: 'Acme', chargePointModel: 'One' })) as { status: string };
+    expect(boot.status).toBe('Accepted');
+
+    const stats = (await (await fetch(demo.url + '/api/stats')).json()) as { ocpp: { stations: Array<{ identity: string; protocol: string }> } };
+    expect(stats.ocpp.stations).toContainEqual(expect.objectContaining({ identity: 'CP-E2E', protocol: 'ocpp1.6' }));
+
+    const response = await fetch(demo.url + '/api/ocpp/CP-E2E/Reset', { method: 'POST', body: JSON.stringify({ type: 'Soft' }) });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'Accepted' });
+    expect(resets).toEqual([{ type: 'Soft' }]);
+    await station.close();
+  });
+});
