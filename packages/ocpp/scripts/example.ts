@@ -2,11 +2,14 @@
 import { createServer } from '@protoplex/server';
 import { ocpp } from '@protoplex/ocpp';
 
-const csms = ocpp({ securityProfile: 1, authenticate: ({ identity, password }) => password === `secret-of-${identity}` });
+// Boot, heart-beats, status, meter values, authorisation and transactions are answered out of the box.
+const csms = ocpp({ securityProfile: 1, authenticate: ({ identity, password }) => password === `secret-of-${identity}`, heartbeatInterval: 60 });
 
-csms.onCall('BootNotification', () => ({ currentTime: new Date().toISOString(), interval: 300, status: 'Accepted' as const }));
-csms.onCall('Heartbeat', () => ({ currentTime: new Date().toISOString() }));
-csms.onCall('StatusNotification', () => ({}));
+// A handler of your own wins over the default answer.
+csms.onCall('StatusNotification', (payload, { identity }) => {
+  console.log(identity, payload);
+  return {};
+});
 
 csms.on('connect', async ({ identity, protocol }) => {
   console.log(`${identity} connected with ${protocol}`);

@@ -7,17 +7,22 @@ import {
   HandshakeError,
   HandshakeErrorCode,
   type AdapterContext,
+  type BusSubscription,
   type Connection,
   type ProtocolAdapter,
   type Session,
   type TlsInfo,
   type UpgradeRequest,
 } from '@protoplex/core';
+import { routeCommand } from './commands.js';
 import { OCPP_VERSIONS, isOcppVersion, type OcppVersion } from './constants.js';
+import { createDefaultHandlers } from './defaults.js';
 import { OcppNotConnectedError } from './errors.js';
 import { identityProblem, parseBasicAuth } from './identity.js';
+import { actionsOf, isSendOnly, validatorOf } from './schemas.js';
 import { OcppSession, type AnyCallHandler, type SessionHost } from './session.js';
-import type { ActionOf, CallHandler, CallOptions, CsmsEvents, RequestOf, ResponseOf, StationHandle, StationInfo } from './types.js';
+import { COMMAND_FILTER } from './topics.js';
+import type { ActionOf, CallActionOf, CallHandler, CallOptions, CsmsEvents, RequestOf, ResponseOf, StationHandle, StationInfo } from './types.js';
 
 /** What `authenticate` learns about a connecting station. */
 export interface AuthenticateInfo {
@@ -88,6 +93,39 @@ export interface OcppOptions {
    * @default true
    */
   commands?: boolean;
+  /**
+   * Answer a command for a station this node does not hold with a `NotConnected` result on
+   * `ocpp/cs/{identity}/{Action}/result`. Turn it off when several nodes share one bus, or every
+   * node but the station's own would answer.
+   * @default true
+   */
+  replyNotConnected?: boolean;
+  /**
+   * Answer what a station needs to come online when no `onCall` handler is registered for the
+   * action: BootNotification (Accepted), Heartbeat, StatusNotification, Authorize (Accepted),
+   * MeterValues, StartTransaction/StopTransaction (1.6), TransactionEvent (2.x), DataTransfer
+   * (UnknownVendorId) and the status/notify reports. A registered handler always wins.
+   * @default true
+   */
+  defaultHandlers?: boolean;
+  /**
+   * Seconds of the `interval` the default BootNotification handler answers.
+   * @default 300
+   */
+  heartbeatInterval?: number;
+  /**
+   * Validators compiled in `setup()` instead of on first use: a list of `{ version, action }`
+   * (request and response), or `'all'` for every action of every served version. Compiling is
+   * synchronous and happens before the server listens; `'all'` costs seconds (see README).
+   * @default []
+   */
+  precompile?: readonly PrecompileTarget[] | 'all';
+}
+
+/** One action whose request and response validators `precompile` compiles in `setup()`. */
+export interface PrecompileTarget {
+  readonly version: OcppVersion;
+  readonly action: string;
 }
 
 /** Defaults of every option; see {@link OcppOptions}. */
@@ -101,6 +139,10 @@ export const defaultOptions = {
   maxMessageLength: 1_048_576,
   publish: true,
   commands: true,
+  replyNotConnected: true,
+  defaultHandlers: true,
+  heartbeatInterval: 300,
+  precompile: [] as readonly PrecompileTarget[],
 } as const satisfies Required<Omit<OcppOptions, 'authenticate'>>;
 
 /** What `stats()` returns: JSON-serialisable, for the demo dashboard. */
@@ -145,10 +187,28 @@ export function ocpp(options: OcppOptions = {}): OcppCsms {
   const config = { ...defaultOptions, ...stripUndefined(options) };
   const versions = [...config.versions];
   for (const version of versions) if (!isOcppVersion(version)) throw new TypeError(`unsupported OCPP version ${String(version)}`);
+  if (!Number.isInteger(config.heartbeatInterval) || config.heartbeatInterval < 0) {
+    throw new RangeError(`heartbeatInterval must be a whole number of seconds, got ${config.heartbeatInterval}`);
+  }
+  const precompile = precompileTargets(config.precompile, versions);
   const sessions = new Map<string, OcppSession>();
   const handlers = new Map<string, HandlerEntry[]>();
   const listeners: { [E in keyof CsmsEvents]: Set<CsmsEvents[E]> } = { connect: new Set(), disconnect: new Set() };
   let serverLog: AdapterContext['log'] | undefined;
+  let serverClock: AdapterContext['clock'] | undefined;
+  let commandSubscription: BusSubscription | undefined;
+  let lastTransactionId = 0;
+  const defaults = new Map<OcppVersion, ReadonlyMap<string, AnyCallHandler>>();
+  if (config.defaultHandlers) {
+    const defaultHost = {
+      now: () => (serverClock ? serverClock.now() : Date.now()),
+      heartbeatInterval: config.heartbeatInterval,
+      // 1.6 StartTransaction.conf transactionId: an integer the Central System assigns; one
+      // counter per adapter, so ids are unique per process run (not across restarts).
+      nextTransactionId: () => (lastTransactionId = lastTransactionId >= 0x7fffffff ? 1 : lastTransactionId + 1),
+    };
+    for (const version of versions) defaults.set(version, createDefaultHandlers(version, defaultHost));
+  }
 
   const emit = <E extends keyof CsmsEvents>(event: E, ...args: Parameters<CsmsEvents[E]>): void => {
     for (const listener of listeners[event]) {
@@ -165,15 +225,15 @@ export function ocpp(options: OcppOptions = {}): OcppCsms {
     callTimeout: config.callTimeout,
     maxMessageLength: config.maxMessageLength,
     publish: config.publish,
-    commands: config.commands,
     handlerFor(version, action) {
       const entries = handlers.get(action);
-      if (!entries) return undefined;
-      for (let i = entries.length - 1; i >= 0; i--) {
-        const entry = entries[i]!;
-        if (!entry.versions || entry.versions.has(version)) return entry.handler;
+      if (entries) {
+        for (let i = entries.length - 1; i >= 0; i--) {
+          const entry = entries[i]!;
+          if (!entry.versions || entry.versions.has(version)) return entry.handler;
+        }
       }
-      return undefined;
+      return defaults.get(version)?.get(action);
     },
     attach(session) {
       const previous = sessions.get(session.identity);
@@ -226,6 +286,24 @@ export function ocpp(options: OcppOptions = {}): OcppCsms {
 
     setup(context) {
       serverLog = context.log;
+      serverClock = context.clock;
+      // Before the server listens (it awaits setup): the stall is paid at start-up, not by the
+      // first station that sends a large 2.x message.
+      for (const { version, action } of precompile) {
+        validatorOf(version, action, 'request');
+        if (!isSendOnly(version, action)) validatorOf(version, action, 'response');
+      }
+      if (config.commands) {
+        // One server-wide subscription routes every command to the session holding its identity
+        // on this node, and answers NotConnected for the others.
+        const bus = context.bus;
+        const commandHost = {
+          sessionOf: (identity: string) => sessions.get(identity),
+          replyNotConnected: config.replyNotConnected,
+          warn: (error: unknown) => serverLog?.warn({ err: error }, 'bus publish failed'),
+        };
+        commandSubscription = bus.subscribe(COMMAND_FILTER, (message) => routeCommand(bus, commandHost, message));
+      }
     },
 
     async authorize(request, protocol) {
@@ -307,7 +385,7 @@ export function ocpp(options: OcppOptions = {}): OcppCsms {
         get connected() {
           return sessions.get(identity)?.isOpen ?? false;
         },
-        call<A extends ActionOf<V>>(action: A, payload: RequestOf<V, A>, callOptions?: CallOptions): Promise<ResponseOf<V, A>> {
+        call<A extends CallActionOf<V>>(action: A, payload: RequestOf<V, A>, callOptions?: CallOptions): Promise<ResponseOf<V, A>> {
           const session = sessions.get(identity);
           if (!session || !session.isOpen) {
             return Promise.reject(new OcppNotConnectedError(`station ${JSON.stringify(identity)} is not connected`));
@@ -351,9 +429,21 @@ export function ocpp(options: OcppOptions = {}): OcppCsms {
 
     async shutdown() {
       // Nothing to persist: pending server CALLs reject when their connections close.
+      commandSubscription?.unsubscribe();
+      commandSubscription = undefined;
     },
   };
   return csms;
+}
+
+/** The (version, action) pairs `precompile` names, checked against the served versions. */
+function precompileTargets(option: readonly PrecompileTarget[] | 'all', versions: readonly OcppVersion[]): PrecompileTarget[] {
+  if (option === 'all') return versions.flatMap((version) => [...actionsOf(version)].map((action) => ({ version, action })));
+  for (const { version, action } of option) {
+    if (!versions.includes(version)) throw new TypeError(`precompile: ${String(version)} is not a served version`);
+    if (!actionsOf(version).has(action)) throw new TypeError(`precompile: ${version} has no action ${JSON.stringify(action)}`);
+  }
+  return [...option];
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

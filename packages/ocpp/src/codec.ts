@@ -88,17 +88,28 @@ export function parseMessage(text: string, version: OcppVersion): ParseResult {
   if (!Array.isArray(value)) return fail(UNKNOWN_MESSAGE_ID, ErrorClass.RpcFrameworkError, 'Message is not a JSON array');
   const type: unknown = value[0];
   const rawId: unknown = value[1];
+  const v21 = version === OcppVersion.V21;
+  // The frame type, when it is one this version defines, rides along with an unreadable id: the
+  // session must still know a SEND (never answered) or a CALLRESULT/CALLERROR (never answered
+  // with a CALLERROR) from a CALL.
+  const knownType = isKnownType(type, v21) ? type : undefined;
+  const readableId = typeof rawId === 'string' && rawId.length > 0 && rawId.length <= MAX_MESSAGE_ID_LENGTH ? rawId : undefined;
+  if (knownType === undefined && typeof type === 'number' && Number.isInteger(type)) {
+    // An integer type this version does not define is decided before the id: 1.6 §4.1.3 ignores
+    // such a message whatever its id, 2.x answers MessageTypeNotSupported ("-1" when the id is
+    // unreadable too).
+    return fail(readableId ?? UNKNOWN_MESSAGE_ID, ErrorClass.MessageTypeNotSupported, `Message type ${type} is not supported`, type, true);
+  }
   if (typeof rawId !== 'string') {
-    return fail(UNKNOWN_MESSAGE_ID, ErrorClass.RpcFrameworkError, 'MessageId could not be read: it must be a string');
+    return fail(UNKNOWN_MESSAGE_ID, ErrorClass.RpcFrameworkError, 'MessageId could not be read: it must be a string', knownType);
   }
   if (rawId.length === 0 || rawId.length > MAX_MESSAGE_ID_LENGTH) {
-    return fail(UNKNOWN_MESSAGE_ID, ErrorClass.RpcFrameworkError, `MessageId must be 1 to ${MAX_MESSAGE_ID_LENGTH} characters`);
+    return fail(UNKNOWN_MESSAGE_ID, ErrorClass.RpcFrameworkError, `MessageId must be 1 to ${MAX_MESSAGE_ID_LENGTH} characters`, knownType);
   }
   const id = rawId;
   if (typeof type !== 'number' || !Number.isInteger(type)) {
     return fail(id, ErrorClass.RpcFrameworkError, 'MessageTypeId must be an integer');
   }
-  const v21 = version === OcppVersion.V21;
   switch (type) {
     case MessageType.Call:
     case MessageType.Send: {
@@ -130,6 +141,10 @@ export function parseMessage(text: string, version: OcppVersion): ParseResult {
       break;
   }
   return fail(id, ErrorClass.MessageTypeNotSupported, `Message type ${type} is not supported`, type, true);
+}
+
+function isKnownType(type: unknown, v21: boolean): type is MessageType {
+  return type === MessageType.Call || type === MessageType.CallResult || type === MessageType.CallError || (v21 && (type === MessageType.CallResultError || type === MessageType.Send));
 }
 
 /** `[2, id, action, payload]` */

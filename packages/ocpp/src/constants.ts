@@ -155,7 +155,9 @@ export const UNKNOWN_MESSAGE_ID = '-1';
 export const MAX_ERROR_DESCRIPTION_LENGTH = 255;
 
 /**
- * 2.0.1 Part 2 (security) and the OCPP 1.6 security whitepaper: the charging station identity is
- * at most 48 characters (the Basic user-id and the certificate CN carry it).
+ * 2.0.1 Part 4 §3.1.1 (connection URL: the maximum length of the identity is 48), 2.0.1 Part 2
+ * (security) and the OCPP 1.6 security whitepaper: the charging station identity is at most 48
+ * characters (the Basic user-id and the certificate CN carry it). Counted on the percent-decoded
+ * identity.
  */
 export const MAX_IDENTITY_LENGTH = 48;

@@ -13,7 +13,7 @@ import { WebSocket, type ClientOptions } from 'ws';
 import { RPCClient } from 'ocpp-rpc';
 import { createMemoryBus, silentLogger, type BusMessage } from '@protoplex/core';
 import { createServer, type ProtoplexServer } from '@protoplex/server';
-import { ocpp, type OcppCsms, type OcppOptions } from './index.js';
+import { OcppNotConnectedError, ocpp, type OcppCsms, type OcppOptions } from './index.js';
 
 const NOW = '2026-11-25T12:00:00Z';
 const PASSWORD = 'correct-horse-battery-staple';
@@ -33,8 +33,8 @@ function withHandlers(csms: OcppCsms): OcppCsms {
   return csms;
 }
 
-async function start(options: OcppOptions = {}, tls?: Parameters<typeof createServer>[0]['tls'], perMessageDeflate = false): Promise<Started> {
-  const csms = withHandlers(ocpp(options));
+async function start(options: OcppOptions = {}, tls?: Parameters<typeof createServer>[0]['tls'], perMessageDeflate = false, handlers = true): Promise<Started> {
+  const csms = handlers ? withHandlers(ocpp(options)) : ocpp(options);
   const bus = createMemoryBus();
   const server = createServer({
     routes: [{ path: '/ocpp/:identity', adapters: [csms], onNoMatch: 'close' }],
@@ -151,6 +151,30 @@ describe('over ws (security profile 0)', () => {
     ws.send(JSON.stringify([3, call[1], { status: 'Sometimes' }]));
     await expect(reset).rejects.toMatchObject({ code: 'PropertyConstraintViolation' });
     expect(((await ws.next()) as unknown[]).slice(0, 3)).toEqual([5, call[1], 'PropertyConstraintViolation']);
+    ws.close();
+  });
+
+  it('rejects a pending call with OcppNotConnectedError as soon as the station drops, long before its timeout', async () => {
+    const ws = await station(`${server.url}/RAW-drop`, ['ocpp2.0.1']);
+    const started = Date.now();
+    const pending = server.csms.station('RAW-drop').call('ClearCache', {}, { timeout: 20_000 });
+    await ws.next();
+    ws.terminate();
+    await expect(pending).rejects.toBeInstanceOf(OcppNotConnectedError);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('boots a raw 2.0.1 station through the default handlers and answers commands for absent stations', async () => {
+    const bare = await start({ defaultHandlers: true }, undefined, false, false);
+    const ws = await station(`${bare.url}/RAW-bare`, ['ocpp2.0.1']);
+    ws.send(JSON.stringify([2, 'b1', 'BootNotification', { reason: 'PowerUp', chargingStation: { model: 'M', vendorName: 'V' } }]));
+    const [type, id, payload] = (await ws.next()) as [number, string, Record<string, unknown>];
+    expect([type, id, payload['status'], payload['interval']]).toEqual([3, 'b1', 'Accepted', 300]);
+    ws.send(JSON.stringify([2, 's1', 'StatusNotification', { timestamp: NOW, connectorStatus: 'Available', evseId: 1, connectorId: 1 }]));
+    expect(await ws.next()).toEqual([3, 's1', {}]);
+    const result = nextOn(bare.bus, 'ocpp/cs/NOBODY/Reset/result');
+    bare.bus.publish({ topic: 'ocpp/cs/NOBODY/Reset', payload: new TextEncoder().encode('{"type":"Immediate"}'), origin: { protocol: 'mqtt' }, qos: 0 });
+    expect(decode(await result)).toMatchObject({ errorCode: 'NotConnected' });
     ws.close();
   });
 

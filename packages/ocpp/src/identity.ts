@@ -14,6 +14,17 @@ import { MAX_IDENTITY_LENGTH, OcppVersion } from './constants.js';
  * - OCPP-J 1.6 §3.1.1 names no character set; we ask for printable ASCII without ':' for the same
  *   Basic-auth reason.
  * - 2.0.1 Part 2 (security) and the 1.6 security whitepaper: at most 48 characters.
+ *
+ * Second-pass review (2026-11-25): the 48-character maximum and the percent-encoding of the
+ * identity in the connection URL are confirmed for 2.0.1 Part 4 §3.1.1 from a summary of the
+ * text. The character set above is the identifierString data type; that Part 4 §3.1.1 restricts
+ * the identity to exactly that set (rather than, say, RFC 3986 `unreserved`), and the errata
+ * wording on ':' were NOT re-confirmed from the spec text: treat them as an assumption (another
+ * implementation, ocpp-ws-io, reads §3.1.1 the same way: identifierString without ':', at most
+ * 48, ':' a SHALL NOT in 2.1 and the 2.0.1 errata of 2023-12). The 1.6
+ * rule (printable ASCII without ':') is our own choice, not a spec rule. identifierString is
+ * case-insensitive, but identities are compared case-sensitively here (`CP1` and `cp1` are two
+ * stations).
  */
 export function identityProblem(identity: string, version: OcppVersion): string | undefined {
   if (identity.length === 0) return 'the charging station identity is empty';

@@ -4,10 +4,12 @@
 
 // Adapter and CSMS API
 export { ocpp, defaultOptions } from './adapter.js';
-export type { AuthenticateHook, AuthenticateInfo, OcppCsms, OcppOptions, OcppStats } from './adapter.js';
+export { DEFAULT_HANDLED_ACTIONS } from './defaults.js';
+export type { AuthenticateHook, AuthenticateInfo, OcppCsms, OcppOptions, OcppStats, PrecompileTarget } from './adapter.js';
 export type {
   ActionMaps,
   ActionOf,
+  CallActionOf,
   CallContext,
   CallHandler,
   CallOptions,
@@ -50,7 +52,9 @@ export type { Direction, JsonSchema, PayloadViolation, SchemaCorrection } from '
 // Identity and topics
 export { identityProblem, parseBasicAuth } from './identity.js';
 export type { BasicCredentials } from './identity.js';
-export { commandFilter, fromBusTopic, toBusTopic } from './topics.js';
+export { COMMAND_FILTER, commandFilter, fromBusTopic, toBusTopic } from './topics.js';
+export { CommandErrorCode } from './commands.js';
+export type { CommandErrorResult } from './commands.js';
 export type { OcppTopic } from './topics.js';
 
 // Generated message types, one namespace per version

@@ -308,3 +308,8 @@ export function compiledValidatorCount(): number {
   }
   return count;
 }
+
+/** Whether the validator of one message has been compiled (for the `precompile` tests). */
+export function isValidatorCompiled(version: OcppVersion, action: string, direction: Direction): boolean {
+  return Boolean(validators.get(version)?.get(action)?.[direction]);
+}

@@ -59,14 +59,14 @@ describe('inbound CALLs', () => {
   });
 
   it('uses a handler only for the versions it was registered for', async () => {
-    const { csms, peer } = await setup('ocpp1.6');
+    const { csms, peer } = await setup('ocpp1.6', { defaultHandlers: false });
     csms.onCall('Heartbeat', () => ({ currentTime: NOW }), { versions: ['ocpp2.0.1'] });
     peer.send(JSON.stringify([2, 'h1', 'Heartbeat', {}]));
     expect(frames(peer)).toEqual([[4, 'h1', 'NotSupported', 'No handler for Heartbeat', {}]]);
   });
 
   it('stops answering once the handler is removed', async () => {
-    const { csms, peer } = await setup('ocpp1.6');
+    const { csms, peer } = await setup('ocpp1.6', { defaultHandlers: false });
     const off = csms.onCall('Heartbeat', () => ({ currentTime: NOW }));
     off();
     peer.send(JSON.stringify([2, 'h1', 'Heartbeat', {}]));
@@ -196,6 +196,19 @@ describe('bad frames', () => {
     expect((frames(peer)[0] as unknown[]).slice(0, 3)).toEqual([4, 's1', 'MessageTypeNotSupported']);
   });
 
+  it('ignores an unknown message type in 1.6 even when its id cannot be read', async () => {
+    const { peer } = await setup('ocpp1.6');
+    peer.send(JSON.stringify([9, 17, 'x']));
+    peer.send(JSON.stringify([6, 'x'.repeat(40), 'Heartbeat', {}]));
+    expect(frames(peer)).toEqual([]);
+  });
+
+  it('answers an unknown message type with an unreadable id with MessageTypeNotSupported and id "-1" in 2.x', async () => {
+    const { peer } = await setup('ocpp2.0.1');
+    peer.send(JSON.stringify([9, 17]));
+    expect(frames(peer)).toEqual([[4, '-1', 'MessageTypeNotSupported', 'Message type 9 is not supported', {}]]);
+  });
+
   it('ignores an unknown message type in 1.6, as §4.1.3 requires', async () => {
     const { peer } = await setup('ocpp1.6');
     peer.send(JSON.stringify([7, 'z1', 'Heartbeat', {}]));
@@ -285,11 +298,13 @@ describe('server CALLs', () => {
     expect((frames(peer)[0] as unknown[]).slice(0, 3)).toEqual([5, sent![1], 'PropertyConstraintViolation']);
   });
 
-  it('rejects pending and queued calls with OcppNotConnectedError when the station goes away', async () => {
-    const { csms, peer } = await setup('ocpp1.6');
+  it('rejects pending and queued calls with OcppNotConnectedError when the station goes away, before any timeout', async () => {
+    const { csms, harness, peer } = await setup('ocpp1.6');
     const first = csms.station('CP1').call('ClearCache', {});
     const second = csms.station('CP1').call('ClearCache', {});
+    const startedAt = harness.clock.now();
     peer.drop();
+    expect(harness.clock.now()).toBe(startedAt);
     await expect(first).rejects.toBeInstanceOf(OcppNotConnectedError);
     await expect(second).rejects.toBeInstanceOf(OcppNotConnectedError);
     await expect(csms.station('CP1').call('ClearCache', {})).rejects.toBeInstanceOf(OcppNotConnectedError);
@@ -349,9 +364,9 @@ describe('the bus', () => {
     expect(seen.map((m) => m.topic)).toEqual(['ocpp/cp/a%2Fb%2Bc/Heartbeat']);
   });
 
-  it('releases its command subscription on close', async () => {
+  it('holds no per-connection subscription and sends nothing to a closed station', async () => {
     const { harness, peer } = await setup('ocpp1.6');
-    expect(peer.scope.holdings().subscriptions).toBe(1);
+    expect(peer.scope.holdings().subscriptions).toBe(0);
     peer.close(1000, '');
     expect(peer.leaked).toEqual({ subscriptions: 0, timers: 0 });
     harness.bus.publish({ topic: 'ocpp/cs/CP1/ClearCache', payload: new TextEncoder().encode('{}'), origin: { protocol: 'mqtt' }, qos: 0 });
@@ -384,6 +399,22 @@ describe('2.1 SEND', () => {
     peer.send(JSON.stringify([6, 's1', 'NotifyPeriodicEventStream', { id: 'one' }]));
     expect(frames(peer)).toEqual([]);
     expect(called).toBe(false);
+  });
+
+  it('never answers a malformed SEND, not even with a CALLERROR', async () => {
+    const { peer } = await setup('ocpp2.1');
+    peer.send(JSON.stringify([6, 's1', 'NotifyPeriodicEventStream']));
+    peer.send(JSON.stringify([6, 's2', 42, {}]));
+    peer.send(JSON.stringify([6, 's3', 'NotifyPeriodicEventStream', 'not an object']));
+    peer.send(JSON.stringify([6, 'x'.repeat(37), 'NotifyPeriodicEventStream', stream]));
+    peer.send(JSON.stringify([6, 17, 'NotifyPeriodicEventStream', stream]));
+    expect(frames(peer)).toEqual([]);
+  });
+
+  it('answers a type-6 frame in 2.0.1 with MessageTypeNotSupported, since SEND does not exist there', async () => {
+    const { peer } = await setup('ocpp2.0.1');
+    peer.send(JSON.stringify([6, 'x'.repeat(37), 'NotifyPeriodicEventStream', stream]));
+    expect(frames(peer)[0]).toEqual([4, '-1', 'MessageTypeNotSupported', 'Message type 6 is not supported', {}]);
   });
 });
 
@@ -499,6 +530,44 @@ describe('broken answers', () => {
     peer.send(JSON.stringify([3, sent![1]]));
     await expect(call).rejects.toMatchObject({ code: 'RpcFrameworkError' });
     expect((frames(peer)[0] as unknown[]).slice(0, 3)).toEqual([5, sent![1], 'RpcFrameworkError']);
+  });
+
+  it('leaves the pending call alone when a malformed CALLRESULTERROR carries its id', async () => {
+    const { csms, peer } = await setup('ocpp2.1');
+    let settled = false;
+    const call = csms.station('CP1').call('ClearCache', {});
+    void call.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    const [sent] = frames(peer) as unknown[][];
+    peer.send(JSON.stringify([5, sent![1], 'GenericError']));
+    await Promise.resolve();
+    expect(settled).toBe(false);
+    expect(frames(peer)).toEqual([]);
+    peer.send(JSON.stringify([3, sent![1], { status: 'Accepted' }]));
+    await expect(call).resolves.toEqual({ status: 'Accepted' });
+  });
+
+  it('drops a CALLRESULT or CALLERROR for no pending CALL without answering', async () => {
+    const { csms, peer } = await setup('ocpp2.0.1');
+    const call = csms.station('CP1').call('ClearCache', {});
+    const [sent] = frames(peer) as unknown[][];
+    peer.send(JSON.stringify([3, 'unknown-id', { status: 'Accepted' }]));
+    peer.send(JSON.stringify([4, 'unknown-id', 'GenericError', '', {}]));
+    expect(frames(peer)).toEqual([]);
+    peer.send(JSON.stringify([3, sent![1], { status: 'Rejected' }]));
+    await expect(call).resolves.toEqual({ status: 'Rejected' });
+  });
+
+  it('never answers a CALLRESULT whose message id cannot be read with a CALLERROR (2.0.1), and with CALLRESULTERROR "-1" in 2.1', async () => {
+    const v201 = await setup('ocpp2.0.1');
+    v201.peer.send(JSON.stringify([3, 17, {}]));
+    v201.peer.send(JSON.stringify([4, 'x'.repeat(37), 'GenericError', '', {}]));
+    expect(frames(v201.peer)).toEqual([]);
+    const v21 = await setup('ocpp2.1');
+    v21.peer.send(JSON.stringify([3, 17, {}]));
+    expect((frames(v21.peer)[0] as unknown[]).slice(0, 3)).toEqual([5, '-1', 'RpcFrameworkError']);
   });
 
   it('never answers a malformed CALLERROR with a CALLERROR', async () => {

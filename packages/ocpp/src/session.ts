@@ -5,12 +5,12 @@
  * registered handler; CALLRESULT/CALLERROR settle the one outstanding server CALL. Outbound:
  * server CALLs queue and go out one at a time. Every way out goes through `fail()`.
  */
-import { CloseCode, type AdapterContext, type BusMessage, type BusSubscription, type Connection, type Session, type Timer } from '@protoplex/core';
+import { CloseCode, type AdapterContext, type BusMessage, type Connection, type Session, type Timer } from '@protoplex/core';
 import { encodeCall, encodeCallError, parseMessage, type CallErrorFrame, type CallFrame, type CallResultFrame, type SendFrame } from './codec.js';
 import { ErrorClass, MessageType, OcppVersion, UNKNOWN_MESSAGE_ID, errorCodeFor, normalizeErrorCode } from './constants.js';
 import { OcppCallError, OcppNotConnectedError, OcppTimeoutError } from './errors.js';
 import { isActionOf, isSendOnly, validatePayload } from './schemas.js';
-import { commandFilter, fromBusTopic, toBusTopic } from './topics.js';
+import { toBusTopic } from './topics.js';
 import type { CallContext, StationInfo } from './types.js';
 
 /** A handler as the session stores it: payload and response are checked at run time. */
@@ -22,7 +22,6 @@ export interface SessionHost {
   readonly callTimeout: number;
   readonly maxMessageLength: number;
   readonly publish: boolean;
-  readonly commands: boolean;
   handlerFor(version: OcppVersion, action: string): AnyCallHandler | undefined;
   /** The session is open and identified; the host registers it (and replaces an older one). */
   attach(session: OcppSession): void;
@@ -41,7 +40,6 @@ interface PendingCall {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 const JSON_TYPE = 'application/json';
 
 /** Counter shared by all sessions; with the per-process prefix it keeps message ids unique. */
@@ -63,7 +61,6 @@ export class OcppSession implements Session {
   private inboundId: string | undefined;
   private inFlight: PendingCall | undefined;
   private readonly queue: PendingCall[] = [];
-  private subscription: BusSubscription | undefined;
   /** Guards an asynchronous handler that never settles, so the station is not blocked forever. */
   private handlerTimer: Timer | undefined;
   /** Bus topics by action and direction, built once per action: `ocpp/cp/{identity}/{Action}[/result]`. */
@@ -101,12 +98,12 @@ export class OcppSession implements Session {
     };
   }
 
-  /** Registers with the host and subscribes to commands. Called once by the adapter's `open`. */
+  /**
+   * Registers with the host, which lists it under its identity (and routes bus commands to it).
+   * Called once by the adapter's `open`.
+   */
   start(): void {
     this.host.attach(this);
-    if (this.host.commands && !this.closed) {
-      this.subscription = this.context.bus.subscribe(commandFilter(this.identity), (message) => this.onCommand(message));
-    }
   }
 
   // ------------------------------------------------------------------------------------------
@@ -138,12 +135,26 @@ export class OcppSession implements Session {
           // in this list, it SHALL ignore the message payload."
           return;
         }
-        if (error.messageType === undefined && (error.frameType === MessageType.CallResult || error.frameType === MessageType.CallError || error.frameType === MessageType.CallResultError)) {
+        if (error.frameType === MessageType.Send && error.messageType === undefined) {
+          // OCPP 2.1 Part 4 §4.2.5 (SEND): a SEND gets no response at all, a CALLERROR included,
+          // so a malformed one is dropped like an invalid one. (Section number as read from the
+          // 2.1 text by the first pass; not re-verified.)
+          return;
+        }
+        if (error.frameType === MessageType.CallResultError && error.messageType === undefined) {
+          // A malformed CALLRESULTERROR reports on one of our CALLRESULTs, not on a pending CALL,
+          // and nothing answers an error frame (2.1 Part 4 §4.2.4): note it and go on.
+          this.context.log.warn({ identity: this.identity, id: error.id }, 'malformed CALLRESULTERROR from station');
+          return;
+        }
+        if (error.messageType === undefined && (error.frameType === MessageType.CallResult || error.frameType === MessageType.CallError)) {
           this.onBrokenAnswer(error.id, error.frameType, errorCodeFor(this.version, error.errorClass), error.description);
           return;
         }
-        // 2.0.1 Part 4 §4.2.3: a message whose id cannot be read is answered with id "-1"; the
-        // connection stays up, as the spec names no close for it.
+        // 2.0.1 and 2.1 Part 4 §4.2.3: "When also the MessageId cannot be read, the CALLERROR SHALL
+        // contain "-1"" (wording as quoted by a second implementation; not re-read from the PDF).
+        // The connection stays up: no part of OCPP-J names a close for a bad message. OCPP-J 1.6
+        // has no such rule; we apply the 2.x one with 1.6's FormationViolation.
         this.sendError(error.id, error.errorClass, error.description);
         return;
       }
@@ -282,8 +293,13 @@ export class OcppSession implements Session {
 
   private onCallResult(frame: CallResultFrame): void {
     const pending = this.inFlight;
-    // A result for no outstanding CALL (late after a timeout, or invented) is dropped.
-    if (!pending || pending.id !== frame.id) return;
+    if (!pending || pending.id !== frame.id) {
+      // A result for no outstanding CALL (late after a timeout, or invented). Neither 1.6 nor
+      // 2.0.1 Part 4 §4.2.2 names an answer for it, and a CALLERROR only answers a CALL
+      // (2.0.1 Part 4 §4.2.3): drop it, with a debug line for whoever chases a slow station.
+      this.context.log.debug({ identity: this.identity, id: frame.id }, 'CALLRESULT for no pending CALL dropped');
+      return;
+    }
     this.settle();
     if (this.host.validate) {
       const violation = validatePayload(this.version, pending.action, 'response', frame.payload);
@@ -323,7 +339,10 @@ export class OcppSession implements Session {
 
   private onCallError(frame: CallErrorFrame): void {
     const pending = this.inFlight;
-    if (!pending || pending.id !== frame.id) return;
+    if (!pending || pending.id !== frame.id) {
+      this.context.log.debug({ identity: this.identity, id: frame.id, code: frame.code }, 'CALLERROR for no pending CALL dropped');
+      return;
+    }
     this.settle();
     pending.reject(new OcppCallError(frame.code, frame.description, frame.details));
     this.pump();
@@ -354,6 +373,9 @@ export class OcppSession implements Session {
     if (this.inFlight || this.closed) return;
     const next = this.queue.shift();
     if (!next) return;
+    // OCPP-J 1.6 and 2.0.1 Part 4 §4.1.4: a CALL's message id differs from every id the same
+    // sender used before on the connection, and is at most 36 characters; a process-wide counter
+    // behind a random prefix gives at most 7 + 1 + 11 characters and never repeats in a run.
     next.id = `${idPrefix}-${(++idCounter).toString(36)}`;
     this.inFlight = next;
     next.timer = this.context.clock.setTimeout(() => this.onTimeout(next), next.timeout);
@@ -419,33 +441,6 @@ export class OcppSession implements Session {
     }
   }
 
-  /** A message on `ocpp/cs/{identity}/{Action}`: send it as a CALL, publish the answer. */
-  private onCommand(message: BusMessage): void {
-    const topic = fromBusTopic(message.topic);
-    if (!topic || topic.result || topic.direction !== 'cs' || topic.identity !== this.identity) return;
-    const resultTopic = toBusTopic({ ...topic, result: true });
-    const correlation = message.headers?.['correlation-id'];
-    const reply = (type: 'CALLRESULT' | 'CALLERROR', body: unknown): void => {
-      const headers: Record<string, string> = { 'ocpp-protocol': this.version, 'ocpp-message-type': type };
-      if (correlation !== undefined) headers['correlation-id'] = correlation;
-      this.publish({ topic: resultTopic, payload: encoder.encode(JSON.stringify(body)), contentType: JSON_TYPE, headers, origin: { protocol: 'ocpp', connectionId: this.connection.id }, qos: 0 });
-    };
-    let payload: unknown;
-    try {
-      payload = JSON.parse(decoder.decode(message.payload));
-    } catch {
-      reply('CALLERROR', { errorCode: errorCodeFor(this.version, ErrorClass.FormatViolation), errorDescription: 'Command payload is not JSON', errorDetails: {} });
-      return;
-    }
-    this.call(topic.action, payload).then(
-      (response) => reply('CALLRESULT', response),
-      (error: unknown) => {
-        if (error instanceof OcppCallError) reply('CALLERROR', { errorCode: error.code, errorDescription: error.description, errorDetails: error.details });
-        else reply('CALLERROR', { errorCode: errorCodeFor(this.version, ErrorClass.GenericError), errorDescription: error instanceof Error ? error.message : 'call failed', errorDetails: {} });
-      },
-    );
-  }
-
   // ------------------------------------------------------------------------------------------
   // Errors and exit
 
@@ -467,8 +462,6 @@ export class OcppSession implements Session {
   onClose(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    this.subscription?.unsubscribe();
-    this.subscription = undefined;
     this.inboundDone();
     const gone = new OcppNotConnectedError(`station ${JSON.stringify(this.identity)} disconnected (${code})`);
     const pending = this.inFlight;

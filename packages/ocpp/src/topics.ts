@@ -43,7 +43,10 @@ export function fromBusTopic(topic: string): OcppTopic | undefined {
   return { direction, identity: decodeTopicLevel(identity), action: decodeTopicLevel(action), result: levels.length === 5 };
 }
 
-/** The filter a station's session subscribes to for commands: `ocpp/cs/{identity}/+`. */
+/** The commands of one station: `ocpp/cs/{identity}/+` (the adapter itself subscribes to {@link COMMAND_FILTER}). */
 export function commandFilter(identity: string): string {
   return `${TOPIC_ROOT}/cs/${encodeTopicLevel(identity)}/+`;
 }
+
+/** The filter the adapter subscribes to once for every station's commands: `ocpp/cs/+/+`. */
+export const COMMAND_FILTER = `${TOPIC_ROOT}/cs/+/+`;

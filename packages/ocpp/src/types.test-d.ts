@@ -2,7 +2,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import { ocpp } from './adapter.js';
 import type { Ocpp16, Ocpp201, Ocpp21 } from './index.js';
-import type { ActionOf, RequestOf, ResponseOf } from './types.js';
+import type { ActionOf, CallActionOf, RequestOf, ResponseOf } from './types.js';
 
 // Checked by `tsc --noEmit` (this file is in the project); the runtime part only makes sure the
 // calls below are legal to make.
@@ -18,7 +18,21 @@ describe('types', () => {
     void v16.call('TransactionEvent', {}).catch(() => {});
     // @ts-expect-error 'Later' is not a 2.0.1 ResetEnumType
     void v201.call('Reset', { type: 'Later' }).catch(() => {});
+    // @ts-expect-error 1.6 Reset types are Hard and Soft
+    void v16.call('Reset', { type: 'Immediate' }).catch(() => {});
+    const v21 = csms.station('CP1', 'ocpp2.1');
+    expectTypeOf(v21.call<'Reset'>).parameter(1).toEqualTypeOf<Ocpp21.ResetRequest>();
+    expectTypeOf(v21.call<'Reset'>).returns.resolves.toEqualTypeOf<Ocpp21.ResetResponse>();
+    expectTypeOf(v21.call<'SetDERControl'>).parameter(1).toEqualTypeOf<Ocpp21.SetDERControlRequest>();
+    // @ts-expect-error SetDERControl is new in 2.1
+    void v201.call('SetDERControl', {}).catch(() => {});
+    // @ts-expect-error NotifyPeriodicEventStream is a SEND-only message: it cannot be a CALL
+    void v21.call('NotifyPeriodicEventStream', { id: 1, pending: 0, basetime: '', data: [] }).catch(() => {});
+    // @ts-expect-error a required field is missing
+    void v21.call('GetVariables', {}).catch(() => {});
     const any = csms.station('CP1');
+    expectTypeOf(any.call<'GetVariables'>).parameter(1).toEqualTypeOf<Ocpp201.GetVariablesRequest | Ocpp21.GetVariablesRequest>();
+    expectTypeOf(any.call<'RemoteStartTransaction'>).parameter(1).toEqualTypeOf<Ocpp16.RemoteStartTransactionRequest>();
     expectTypeOf(any.call<'Reset'>).parameter(1).toEqualTypeOf<Ocpp16.ResetRequest | Ocpp201.ResetRequest | Ocpp21.ResetRequest>();
   });
 
@@ -45,6 +59,8 @@ describe('types', () => {
 
   it('derives action unions and payload types', () => {
     expectTypeOf<'NotifyPeriodicEventStream'>().toMatchTypeOf<ActionOf<'ocpp2.1'>>();
+    expectTypeOf<'NotifyPeriodicEventStream'>().not.toMatchTypeOf<CallActionOf<'ocpp2.1'>>();
+    expectTypeOf<'Heartbeat'>().toMatchTypeOf<CallActionOf<'ocpp1.6'>>();
     expectTypeOf<RequestOf<'ocpp1.6', 'Authorize'>>().toEqualTypeOf<Ocpp16.AuthorizeRequest>();
     expectTypeOf<ResponseOf<'ocpp2.1', 'NotifyPeriodicEventStream'>>().toEqualTypeOf<void>();
   });

@@ -16,6 +16,14 @@ export interface ActionMaps {
 /** Actions defined by any of the versions in `V` (a union of ids gives the union of actions). */
 export type ActionOf<V extends OcppVersion> = V extends OcppVersion ? keyof ActionMaps[V] & string : never;
 
+/**
+ * Actions the CSMS can send as a CALL to a station of `V`: every action except the 2.1
+ * SEND-only messages (response `void`), which `call()` refuses at run time.
+ */
+export type CallActionOf<V extends OcppVersion> = V extends OcppVersion
+  ? { [A in keyof ActionMaps[V]]: ActionMaps[V][A] extends { response: void } ? never : A }[keyof ActionMaps[V]] & string
+  : never;
+
 /** The request payload of `A` in each version of `V` that defines it. */
 export type RequestOf<V extends OcppVersion, A extends string> = V extends OcppVersion
   ? A extends keyof ActionMaps[V]
@@ -83,7 +91,7 @@ export interface StationHandle<V extends OcppVersion = OcppVersion> {
    * Rejects with `OcppCallError` (CALLERROR from the station, or a request or response that fails
    * its schema), `OcppTimeoutError`, or `OcppNotConnectedError`.
    */
-  call<A extends ActionOf<V>>(action: A, payload: RequestOf<V, A>, options?: CallOptions): Promise<ResponseOf<V, A>>;
+  call<A extends CallActionOf<V>>(action: A, payload: RequestOf<V, A>, options?: CallOptions): Promise<ResponseOf<V, A>>;
 }
 
 /** Events of the CSMS. */
