@@ -12,8 +12,16 @@ import type { MqttOptions, MqttStats, ResolvedOptions } from './types.js';
 export const defaultOptions = {
   /** Also negotiate the unregistered `mqttv3.1` id some old clients offer. @default false */
   aliases: false,
-  /** Largest packet accepted from a client, in bytes; sent to 5.0 clients as Maximum Packet Size. @default 1048576 (1 MiB) */
-  maxPacketSize: 1024 * 1024,
+  /**
+   * Largest packet accepted from a client, in bytes; sent to 5.0 clients as Maximum Packet Size.
+   * Kept strictly below the server's `maxPayload` (1 MiB by default) so that an oversized packet
+   * arriving in one WebSocket message is still read far enough for MQTT to answer it (5.0:
+   * DISCONNECT 0x95) before the close 1009; a message above `maxPayload` is closed 1009 by the
+   * transport without an MQTT answer. @default 262144 (256 KiB)
+   */
+  maxPacketSize: 256 * 1024,
+  /** Highest QoS accepted from clients and granted to subscriptions (5.0 Maximum QoS in CONNACK when below 2). @default 2 */
+  maximumQoS: 2 as 0 | 1 | 2,
   /** QoS 2 PUBLISH packets a client may have unreleased (5.0 Receive Maximum sent in CONNACK). @default 64 */
   receiveMaximum: 64,
   /** Most QoS 1/2 messages in flight to one client, whatever its own Receive Maximum says. @default 64 */

@@ -13,6 +13,7 @@
  */
 import { silentLogger, systemClock, type AdapterContext, type Bus, type BusMessage, type Clock, type Logger, type QoS, type Timer } from '@protoplex/core';
 import { MAX_PACKET_ID, SESSION_NEVER_EXPIRES } from './constants.js';
+import { hookMessage } from './_helpers.js';
 import type { UserProperties } from './codec.js';
 import type { StoredDelivery, StoredMessage, StoredMessageProperties, StoredSession, StoredSubscription } from './persistence.js';
 import { parseSharedFilter, SubscriptionTrie, type SharedFilter } from './topics.js';
@@ -101,14 +102,18 @@ export interface Will {
   readonly message: AppMessage;
   /** Seconds (MQTT 5 Will Delay Interval). */
   readonly delay: number;
+  /** Seconds (the will's MQTT 5 Message Expiry Interval), counted from when the will is published. */
+  readonly expiry?: number;
 }
 
 /** Session state (MQTT 5 §4.1): lives on while the client is away if its expiry says so. */
 export class SessionState {
   readonly subscriptions = new Map<string, SubscriptionRecord>();
-  readonly inflight = new Map<number, Delivery>();
   readonly queue = new DeliveryQueue();
-  readonly incomingQos2 = new Set<number>();
+  // The in-flight map and the unreleased QoS 2 ids are made on first use: most idle sessions
+  // never need them, and an empty Map or Set costs a hash table each.
+  private inflightMap: Map<number, Delivery> | undefined;
+  private incomingSet: Set<number> | undefined;
   nextPacketId = 1;
   link: Link | undefined;
   expiryInterval = 0;
@@ -122,7 +127,43 @@ export class SessionState {
   routeIds: number[] | undefined;
 
   constructor(readonly clientId: string, public version: 4 | 5) {}
+
+  /** QoS 1/2 deliveries in flight to the client, by packet id (read only: see `addInflight`). */
+  get inflight(): ReadonlyMap<number, Delivery> {
+    return this.inflightMap ?? EMPTY_INFLIGHT;
+  }
+
+  addInflight(packetId: number, delivery: Delivery): void {
+    (this.inflightMap ??= new Map()).set(packetId, delivery);
+  }
+
+  /** @returns whether it was in flight */
+  removeInflight(packetId: number): boolean {
+    return this.inflightMap?.delete(packetId) ?? false;
+  }
+
+  /** QoS 2 packet ids received from the client and not yet released by PUBREL (read only). */
+  get incomingQos2(): ReadonlySet<number> {
+    return this.incomingSet ?? EMPTY_IDS;
+  }
+
+  addIncomingQos2(packetId: number): void {
+    (this.incomingSet ??= new Set()).add(packetId);
+  }
+
+  /** @returns whether the id was unreleased */
+  releaseIncomingQos2(packetId: number): boolean {
+    return this.incomingSet?.delete(packetId) ?? false;
+  }
+
+  clearDeliveries(): void {
+    this.queue.clear();
+    this.inflightMap = undefined;
+  }
 }
+
+const EMPTY_INFLIGHT: ReadonlyMap<number, Delivery> = new Map();
+const EMPTY_IDS: ReadonlySet<number> = new Set();
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -180,6 +221,11 @@ export class Broker {
   private routeShared: SubscriptionRecord[] | undefined;
   private routePublisher: string | undefined;
   private startedAt = Date.now();
+  /** Persistent sessions changed since the last flush (written once per tick, not per packet). */
+  private readonly dirty = new Set<SessionState>();
+  private flushTimer: Timer | undefined;
+  /** The last store operation of each client id: operations of one session run in order. */
+  private readonly storeTail = new Map<string, Promise<void>>();
   messagesIn = 0;
   messagesOut = 0;
   connected = 0;
@@ -218,11 +264,13 @@ export class Broker {
   async shutdown(): Promise<void> {
     this.sysTimer?.cancel();
     for (const state of [...this.sessions.values()]) state.link?.shutDown();
-    const writes: Array<Promise<void>> = [];
+    this.flushTimer?.cancel();
+    this.flushTimer = undefined;
+    this.dirty.clear();
     for (const state of this.sessions.values()) {
-      if (state.expiryInterval > 0) writes.push(this.options.persistence.putSession(toStoredSession(state, this.clock.now())));
+      if (state.expiryInterval > 0) this.writeSession(state);
     }
-    await Promise.all(writes);
+    await Promise.all([...this.storeTail.values()]);
   }
 
   // ---------------------------------------------------------------- deadlines
@@ -264,12 +312,14 @@ export class Broker {
       // [MQTT-3.1.2-4] (5.0) "If a CONNECT packet is received with Clean Start is set to 1, the
       // Client and Server MUST discard any existing Session and start a new Session."
       if (state) this.endSession(state);
-      else void this.options.persistence.deleteSession(clientId).catch(this.reportStoreError);
+      else this.store(clientId, (store) => store.deleteSession(clientId));
       state = new SessionState(clientId, version);
       this.sessions.set(clientId, state);
       return { state, present: false };
     }
     if (!state) {
+      // Reads wait for this id's pending writes, so a session ended or saved a moment ago reads back as such.
+      await this.storeTail.get(clientId);
       const stored = await this.options.persistence.getSession(clientId).catch((error: unknown) => {
         this.reportStoreError(error);
         return undefined;
@@ -317,7 +367,10 @@ export class Broker {
     if (!link) return;
     for (const delivery of [...state.inflight.values()]) {
       if (delivery.released) link.sendPubrel(delivery.packetId!);
-      else if (!link.sendDelivery(delivery, true)) state.inflight.delete(delivery.packetId!);
+      else if (!link.sendDelivery(delivery, true)) {
+        state.removeInflight(delivery.packetId!);
+        this.markDirty(state);
+      }
     }
     this.pump(state);
   }
@@ -349,25 +402,65 @@ export class Broker {
       return;
     }
     this.scheduleExpiry(state);
-    void this.options.persistence.putSession(toStoredSession(state, now)).catch(this.reportStoreError);
+    this.dirty.delete(state);
+    this.writeSession(state);
   }
 
   /** Drops a session: its subscriptions leave the trie, a pending will goes out now. */
   endSession(state: SessionState): void {
     if (this.sessions.get(state.clientId) !== state) return;
     this.sessions.delete(state.clientId);
+    this.dirty.delete(state);
     state.expiryTimer?.cancel();
     for (const record of state.subscriptions.values()) this.unindex(record);
     state.subscriptions.clear();
-    state.queue.clear();
-    state.inflight.clear();
+    state.clearDeliveries();
     if (state.pendingWill) {
       const { will, client, timer } = state.pendingWill;
       timer.cancel();
       state.pendingWill = undefined;
       this.publishWill(will, client);
     }
-    void this.options.persistence.deleteSession(state.clientId).catch(this.reportStoreError);
+    const clientId = state.clientId;
+    this.store(clientId, (store) => store.deleteSession(clientId));
+  }
+
+  // ---------------------------------------------------------------- persistence (write-through)
+
+  /**
+   * A persistent session changed (subscriptions, queue, in-flight, unreleased QoS 2 ids): it is
+   * written on the next tick, once however many packets changed it meanwhile, so the delivery path
+   * never awaits the store. Sessions that end with their connection (expiry 0) are never written.
+   */
+  markDirty(state: SessionState): void {
+    if (state.expiryInterval === 0) return;
+    this.dirty.add(state);
+    this.flushTimer ??= this.clock.setTimeout(this.flushDirty, 0);
+  }
+
+  private readonly flushDirty = (): void => {
+    this.flushTimer = undefined;
+    for (const state of this.dirty) {
+      if (this.sessions.get(state.clientId) === state && state.expiryInterval > 0) this.writeSession(state);
+    }
+    this.dirty.clear();
+  };
+
+  private writeSession(state: SessionState): void {
+    const snapshot = toStoredSession(state);
+    this.store(state.clientId, (store) => store.putSession(snapshot));
+  }
+
+  /** Runs `operation` after the pending store operations of `clientId`; failures are logged. */
+  private store(clientId: string, operation: (store: ResolvedOptions['persistence']) => Promise<void>): void {
+    const previous = this.storeTail.get(clientId);
+    const persistence = this.options.persistence;
+    const run = (): Promise<void> => operation(persistence).catch(this.reportStoreError);
+    const next = previous ? previous.then(run) : run();
+    this.storeTail.set(clientId, next);
+    void next.then(() => {
+      if (this.storeTail.get(clientId) === next) this.storeTail.delete(clientId);
+    });
   }
 
   private scheduleExpiry(state: SessionState): void {
@@ -392,10 +485,10 @@ export class Broker {
     for (const sub of stored.subscriptions) this.subscribe(state, sub);
     for (const d of stored.inflight) {
       const delivery = fromStoredDelivery(d);
-      if (delivery.packetId !== undefined) state.inflight.set(delivery.packetId, delivery);
+      if (delivery.packetId !== undefined) state.addInflight(delivery.packetId, delivery);
     }
     for (const d of stored.queue) state.queue.push(fromStoredDelivery(d));
-    for (const id of stored.incomingQos2) state.incomingQos2.add(id);
+    for (const id of stored.incomingQos2) state.addIncomingQos2(id);
     this.sessions.set(state.clientId, state);
     return state;
   }
@@ -435,6 +528,7 @@ export class Broker {
       }
       group.members.push(record);
     } else this.trie.add(record.matchFilter, record);
+    this.markDirty(state);
     return existing !== undefined;
   }
 
@@ -444,6 +538,7 @@ export class Broker {
     if (!record) return false;
     state.subscriptions.delete(filter);
     this.unindex(record);
+    this.markDirty(state);
     return true;
   }
 
@@ -513,7 +608,7 @@ export class Broker {
         this.log.warn({ err: error }, 'bus publish failed');
       }
     }
-    this.options.published?.(toHookMessage(message), client);
+    this.options.published?.(hookMessage(message), client);
   }
 
   /**
@@ -624,6 +719,7 @@ export class Broker {
       return;
     }
     state.queue.push(delivery);
+    this.markDirty(state);
   }
 
   /**
@@ -642,7 +738,10 @@ export class Broker {
       // [MQTT-3.3.2-5] (5.0) "If the Message Expiry Interval has passed and the Server has not
       // managed to start onward delivery to a matching subscriber, then it MUST delete the copy of
       // the message for that subscriber."
-      if (delivery.message.expiresAt !== undefined && delivery.message.expiresAt <= now) continue;
+      if (delivery.message.expiresAt !== undefined && delivery.message.expiresAt <= now) {
+        this.markDirty(state);
+        continue;
+      }
       this.transmit(state, link, delivery);
     }
   }
@@ -650,28 +749,34 @@ export class Broker {
   private transmit(state: SessionState, link: Link, delivery: Delivery): void {
     const packetId = allocatePacketId(state);
     delivery.packetId = packetId;
-    state.inflight.set(packetId, delivery);
+    state.addInflight(packetId, delivery);
     // [MQTT-3.1.2-25] (5.0) "Where a Packet is too large to send, the Server MUST discard it
     // without sending it and then behave as if it had completed sending that Application Message."
-    if (!link.sendDelivery(delivery, false)) state.inflight.delete(packetId);
+    if (!link.sendDelivery(delivery, false)) state.removeInflight(packetId);
+    this.markDirty(state);
   }
 
   /** PUBACK, PUBCOMP, or PUBREC with an error code: the message is done. */
   complete(state: SessionState, packetId: number): boolean {
-    if (!state.inflight.delete(packetId)) return false;
+    if (!state.removeInflight(packetId)) return false;
+    this.markDirty(state);
     this.pump(state);
     return true;
   }
 
   private publishWill(will: Will, client: MqttClient): void {
-    const message: AppMessage = { ...will.message, receivedAt: this.clock.now() };
+    // MQTT 5.0 §3.1.3.2.4: the will's Message Expiry Interval "is used as the Publication Expiry
+    // Interval when the Server publishes the Will Message", so it runs from now, not from CONNECT.
+    const now = this.clock.now();
+    const { expiresAt: _atConnect, ...rest } = will.message;
+    const message: AppMessage = will.expiry !== undefined ? { ...rest, receivedAt: now, expiresAt: now + will.expiry * 1000 } : { ...rest, receivedAt: now };
     const authorize = this.options.authorizePublish;
     if (!authorize) {
       this.publish(message, client);
       return;
     }
     Promise.resolve()
-      .then(() => authorize(client, toHookMessage(message)))
+      .then(() => authorize(client, hookMessage(message)))
       .then(
         (allowed) => {
           if (allowed) this.publish(message, client);
@@ -772,18 +877,6 @@ export function flattenUserProperties(properties: UserProperties): Record<string
   return headers;
 }
 
-function toHookMessage(message: AppMessage): MqttMessage {
-  const props = message.properties;
-  return {
-    topic: message.topic,
-    payload: message.payload,
-    qos: message.qos,
-    retain: message.retain,
-    ...(props?.contentType !== undefined ? { contentType: props.contentType } : {}),
-    ...(props?.userProperties !== undefined ? { userProperties: props.userProperties } : {}),
-  };
-}
-
 function isExpired(stored: StoredSession, now: number): boolean {
   if (stored.expiryInterval >= SESSION_NEVER_EXPIRES || stored.disconnectedAt === undefined) return false;
   return stored.disconnectedAt + stored.expiryInterval * 1000 <= now;
@@ -840,7 +933,7 @@ function fromStoredDelivery(stored: StoredDelivery): Delivery {
   };
 }
 
-export function toStoredSession(state: SessionState, now: number): StoredSession {
+export function toStoredSession(state: SessionState): StoredSession {
   const subscriptions: StoredSubscription[] = [];
   for (const record of state.subscriptions.values()) {
     subscriptions.push({
@@ -856,7 +949,11 @@ export function toStoredSession(state: SessionState, now: number): StoredSession
     clientId: state.clientId,
     version: state.version,
     expiryInterval: state.expiryInterval,
-    disconnectedAt: state.disconnectedAt ?? now,
+    // Offline sessions carry when they went offline and, unless they never expire, when the store may
+    // drop them (MQTT 5.0 §3.1.2.11.2: the Session ends after the Session Expiry Interval). Online
+    // sessions carry neither: they do not expire while connected.
+    ...(state.disconnectedAt !== undefined ? { disconnectedAt: state.disconnectedAt } : {}),
+    ...(state.disconnectedAt !== undefined && state.expiryInterval < SESSION_NEVER_EXPIRES ? { expiresAt: state.disconnectedAt + state.expiryInterval * 1000 } : {}),
     subscriptions,
     inflight: [...state.inflight.values()].map(toStoredDelivery),
     queue: state.queue.toArray().map(toStoredDelivery),

@@ -73,12 +73,12 @@ interface ParserInternals {
   settings: { protocolVersion?: number };
   /** Index into the parser's states: 0 means it waits for the first byte of a packet. */
   _stateCounter: number;
-  on(event: 'packet', listener: (packet: Packet) => void): void;
-  on(event: 'error', listener: (error: Error) => void): void;
+  _events: unknown;
+  emit(event: string, value: unknown): boolean;
   parse(buffer: Buffer): number;
   packet: { length: number };
   error: Error | null;
-  _list: { slice(start: number, end: number): Buffer; length: number };
+  _list: ByteList;
   _pos: number;
   _parseNum(): number;
   _parseLength(): boolean;
@@ -96,8 +96,81 @@ export function packetSize(remainingLength: number): number {
   return 1 + varIntSize(remainingLength) + remainingLength;
 }
 
+/**
+ * The byte list mqtt-packet's parser reads from, in place of its default `bl()`: that one is a
+ * Duplex stream (a few KiB of stream state per connection, and a new one after every error); the
+ * parser only needs these eight members. Chunks are kept as a list and joined only when a read
+ * reaches past the first one, which happens at most for the fixed header (5 bytes) and once per
+ * whole packet, so a packet sent in many tiny WebSocket messages costs linear time.
+ */
+export class ByteList {
+  private chunks: Buffer[] = [];
+  length = 0;
+
+  append(chunk: Buffer): this {
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.length += chunk.length;
+    }
+    return this;
+  }
+
+  consume(bytes: number): this {
+    let rest = Math.trunc(bytes);
+    if (!(rest > 0)) return this;
+    while (this.chunks.length > 0) {
+      const head = this.chunks[0]!;
+      if (rest >= head.length) {
+        rest -= head.length;
+        this.length -= head.length;
+        this.chunks.shift();
+      } else {
+        this.chunks[0] = head.subarray(rest);
+        this.length -= rest;
+        break;
+      }
+    }
+    return this;
+  }
+
+  readUInt8(offset: number): number {
+    return this.head(offset + 1)[offset]!;
+  }
+
+  readUInt16BE(offset: number): number {
+    return this.head(offset + 2).readUInt16BE(offset);
+  }
+
+  readUInt32BE(offset: number): number {
+    return this.head(offset + 4).readUInt32BE(offset);
+  }
+
+  slice(start = 0, end = this.length): Buffer {
+    return this.head(end).subarray(start, end);
+  }
+
+  toString(encoding: BufferEncoding = 'utf8', start = 0, end = this.length): string {
+    return this.head(end).toString(encoding, start, end);
+  }
+
+  /** The first chunk, joined with the following ones when it is shorter than `end`. */
+  private head(end: number): Buffer {
+    const first = this.chunks[0];
+    if (first !== undefined && first.length >= end) return first;
+    if (this.chunks.length <= 1) return first ?? EMPTY;
+    const joined = Buffer.concat(this.chunks, this.length);
+    this.chunks = [joined];
+    return joined;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
 export function createPacketReader(options: PacketReaderOptions): PacketReader {
   const parser = mqttPacket.parser(options.protocolVersion ? { protocolVersion: options.protocolVersion } : undefined) as unknown as ParserInternals;
+  parser._list = new ByteList();
+  // mqtt-packet makes a new `bl()` when it resets after an error; the reader stops at the first
+  // error, so that never runs for a live connection. The light list stays in place otherwise.
   let failed = false;
   let pendingError: ReadError | undefined;
 
@@ -136,20 +209,27 @@ export function createPacketReader(options: PacketReaderOptions): PacketReader {
     return ok;
   };
 
-  parser.on('packet', (packet) => {
-    if (!failed) options.onPacket(packet);
-  });
   const emitFast = (packet: Packet | ReadError): void => {
     if ('kind' in packet) fail(packet);
     else if (!failed) options.onPacket(packet);
   };
-  parser.on('error', (error) => {
+  // The parser only ever emits 'packet' and 'error'. Taking `emit` over instead of adding listeners
+  // spares each connection the emitter's listener table (a dictionary-mode object, ~0.5 KiB).
+  parser._events = undefined;
+  parser.emit = (event: string, value: unknown): boolean => {
+    if (event === 'packet') {
+      if (!failed) options.onPacket(value as Packet);
+      return true;
+    }
+    if (event !== 'error') return false;
+    const error = value as Error;
     const specific = pendingError;
     pendingError = undefined;
     if (specific) fail(specific);
     else if (error.message === 'Invalid protocol version') fail({ kind: 'protocol-version', message: error.message });
     else fail({ kind: 'malformed', message: error.message });
-  });
+    return true;
+  };
 
   const parseSlow = (buffer: Buffer): void => {
     parser.parse(buffer);

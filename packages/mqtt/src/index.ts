@@ -19,6 +19,7 @@ export type {
 // Persistence
 export { createMemoryPersistence } from './persistence.js';
 export type {
+  MemoryPersistenceOptions,
   MqttPersistence,
   StoredDelivery,
   StoredMessage,

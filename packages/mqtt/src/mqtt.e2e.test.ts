@@ -8,6 +8,7 @@ import { WebSocket } from 'ws';
 import { createMemoryBus, silentLogger, type BusMessage } from '@protoplex/core';
 import { createServer, type ProtoplexServer } from '@protoplex/server';
 import { mqtt, type MqttAdapter } from './adapter.js';
+import { decodePackets, encodePacket } from './codec.js';
 import type { MqttOptions } from './types.js';
 
 const servers: ProtoplexServer[] = [];
@@ -245,6 +246,34 @@ describe('MQTT.js 5.0 features', () => {
     await sleep(50);
     expect(got.map((m) => m.payload)).toEqual(['small']);
   });
+
+  it('keeps MQTT.js 5 connected when the PUBLISH that would set up a topic alias was too large for it', async () => {
+    // [MQTT-3.1.2-25] (5.0) the oversized PUBLISH is discarded, and so is the alias it carried: the
+    // next PUBLISH on that topic sets the alias up again with the topic name.
+    const { url } = await start();
+    const sub = await client(url, { protocolVersion: 5, properties: { maximumPacketSize: 200, topicAliasMaximum: 4 } });
+    const got = collect(sub);
+    await sub.subscribeAsync('alias/#', { qos: 1 });
+    const pub = await client(url, { protocolVersion: 5 });
+    await pub.publishAsync('alias/t', 'x'.repeat(500), { qos: 1 });
+    await pub.publishAsync('alias/t', 'small', { qos: 1 });
+    await pub.publishAsync('alias/t', 'again', { qos: 1 });
+    await until(() => got.length === 2);
+    expect(got.map((m) => [m.topic, m.payload])).toEqual([
+      ['alias/t', 'small'],
+      ['alias/t', 'again'],
+    ]);
+    expect(sub.connected).toBe(true);
+  });
+
+  it('refuses MQTT.js 5 and 3.1.1 at CONNECT when authorizePublish denies the will (0x87 / 5)', async () => {
+    const { url } = await start({ authorizePublish: (_client, message) => !message.topic.startsWith('forbidden/') });
+    const will = { topic: 'forbidden/will', payload: Buffer.from('x'), qos: 0 as const, retain: false };
+    await expect(connectAsync(url, { protocolVersion: 5, will, reconnectPeriod: 0 })).rejects.toMatchObject({ code: 0x87 });
+    await expect(connectAsync(url, { protocolVersion: 4, will, reconnectPeriod: 0 })).rejects.toMatchObject({ code: 5 });
+    const ok = await client(url, { protocolVersion: 5, will: { ...will, topic: 'allowed/will' } });
+    expect(ok.connected).toBe(true);
+  });
 });
 
 describe('the bus', () => {
@@ -297,6 +326,41 @@ describe('bad input over a real socket', () => {
     expect([messages[1]![0], messages[1]![2]]).toEqual([0xe0, 0x82]);
     expect(fine.connected).toBe(true);
     await fine.publishAsync('still/alive', 'yes', { qos: 1 });
+  });
+});
+
+describe('oversized packets over a real socket', () => {
+  /** A raw WebSocket MQTT client: CONNECT, then a PUBLISH of `payloadBytes` in one message. */
+  async function sendOversized(url: string, version: 4 | 5, payloadBytes: number): Promise<{ code: number; packets: ReturnType<typeof decodePackets>['packets'] }> {
+    const ws = new WebSocket(url, ['mqtt']);
+    const received: Buffer[] = [];
+    ws.on('message', (data: Buffer) => received.push(data));
+    await new Promise((resolve) => ws.once('open', resolve));
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    ws.send(encodePacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: version, clientId: `big${version}`, clean: true, keepalive: 0 }, version));
+    await until(() => received.length > 0);
+    ws.send(encodePacket({ cmd: 'publish', topic: 'big', payload: Buffer.alloc(payloadBytes, 0x2e), qos: 0, retain: false, dup: false }, version));
+    const code = await closed;
+    return { code, packets: received.flatMap((m) => decodePackets(m, version).packets) };
+  }
+
+  it('answers a 5.0 packet above maxPacketSize but below the transport maxPayload with DISCONNECT 0x95, then closes 1009', async () => {
+    // MQTT 5.0 §3.1.2.11.4: a packet above the Server's Maximum Packet Size "is a Protocol Error,
+    // the Server uses DISCONNECT with Reason Code 0x95 (Packet too large)". The default
+    // maxPacketSize (256 KiB) sits below the server's maxPayload (1 MiB), so MQTT sees the packet.
+    const { url } = await start();
+    const { code, packets } = await sendOversized(url, 5, 300 * 1024);
+    expect(packets[0]).toMatchObject({ cmd: 'connack', properties: { maximumPacketSize: 256 * 1024 } });
+    expect(packets[1]).toMatchObject({ cmd: 'disconnect', reasonCode: 0x95 });
+    expect(code).toBe(1009);
+  });
+
+  it('closes a 3.1.1 connection sending a packet above maxPacketSize with 1009 and no MQTT answer', async () => {
+    // 3.1.1 has no DISCONNECT from the server ([MQTT-4.8.0-1]: close the Network Connection).
+    const { url } = await start();
+    const { code, packets } = await sendOversized(url, 4, 300 * 1024);
+    expect(packets.map((p) => p.cmd)).toEqual(['connack']);
+    expect(code).toBe(1009);
   });
 });
 

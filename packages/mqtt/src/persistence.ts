@@ -57,8 +57,14 @@ export interface StoredSession {
   readonly version: 4 | 5;
   /** Seconds the session outlives its connection; 0xFFFFFFFF never expires. */
   readonly expiryInterval: number;
-  /** Epoch milliseconds when the session went offline (for expiry after a restart). */
+  /** Epoch milliseconds when the session went offline (absent while its client is connected). */
   readonly disconnectedAt?: number;
+  /**
+   * Epoch milliseconds when the session expires (offline sessions with a finite Session Expiry
+   * Interval only; a 3.1.1 persistent session and 0xFFFFFFFF never expire). A store SHOULD drop the
+   * session then (e.g. a Redis PEXPIREAT); `getSession` MUST NOT return it afterwards.
+   */
+  readonly expiresAt?: number;
   readonly subscriptions: readonly StoredSubscription[];
   /** In flight, oldest first (resent with DUP on reconnect). */
   readonly inflight: readonly StoredDelivery[];
@@ -85,12 +91,25 @@ export interface MqttPersistence {
   listRetained(): Promise<StoredMessage[]>;
 }
 
-/** The default store: process memory, gone on restart. */
-export function createMemoryPersistence(): MqttPersistence & { readonly sessionCount: number; readonly retainedCount: number } {
+/** Options of {@link createMemoryPersistence}. */
+export interface MemoryPersistenceOptions {
+  /** The time in epoch milliseconds, for session expiry. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** The default store: process memory, gone on restart. Expired sessions are dropped when next touched. */
+export function createMemoryPersistence(options: MemoryPersistenceOptions = {}): MqttPersistence & { readonly sessionCount: number; readonly retainedCount: number } {
+  const now = options.now ?? Date.now;
   const sessions = new Map<string, StoredSession>();
   const retained = new Map<string, StoredMessage>();
+  const purge = (): void => {
+    const at = now();
+    for (const [clientId, session] of sessions) if (session.expiresAt !== undefined && session.expiresAt <= at) sessions.delete(clientId);
+  };
   return {
+    /** Sessions held, expired ones dropped first. */
     get sessionCount() {
+      purge();
       return sessions.size;
     },
     get retainedCount() {
@@ -98,6 +117,10 @@ export function createMemoryPersistence(): MqttPersistence & { readonly sessionC
     },
     async getSession(clientId) {
       const session = sessions.get(clientId);
+      if (session?.expiresAt !== undefined && session.expiresAt <= now()) {
+        sessions.delete(clientId);
+        return undefined;
+      }
       return session ? structuredClone(session) : undefined;
     },
     async putSession(session) {

@@ -19,7 +19,7 @@ describe('CONNECT and CONNACK', () => {
     const broker = createTestBroker();
     const client = await broker.client({ version: 5, clientId: '' });
     const [connack] = client.take();
-    expect(connack).toMatchObject({ cmd: 'connack', reasonCode: 0, properties: { receiveMaximum: 64, topicAliasMaximum: 16, maximumPacketSize: 1024 * 1024 } });
+    expect(connack).toMatchObject({ cmd: 'connack', reasonCode: 0, properties: { receiveMaximum: 64, topicAliasMaximum: 16, maximumPacketSize: 256 * 1024 } });
     expect((connack as { properties: { assignedClientIdentifier?: string } }).properties.assignedClientIdentifier).toMatch(/^ppx-/);
   });
 

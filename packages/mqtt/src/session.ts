@@ -28,6 +28,9 @@ import { handlePubrel } from './handlers/pubrel.js';
 import { handleSubscribe } from './handlers/subscribe.js';
 import { handleUnsubscribe } from './handlers/unsubscribe.js';
 
+/** Placeholder until an enhanced authentication starts (auth.ts gives each exchange its own object). */
+const EMPTY_AUTH_STATE: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
 type Phase = 'awaiting-connect' | 'connecting' | 'authenticating' | 'connected' | 'closed';
 
 /**
@@ -53,6 +56,7 @@ export class MqttSession implements Session, Link {
   outAliases: Map<string, number> | undefined;
   inAliases: Map<number, string> | undefined;
   requestProblemInfo = true;
+  requestResponseInfo = false;
   connectExpiry = 0;
   will: Will | undefined;
   willOnClose = true;
@@ -63,12 +67,13 @@ export class MqttSession implements Session, Link {
   /** When the last packet arrived (clock ms): the timer checks it instead of being reset per packet. */
   lastSeen = 0;
   blocked = false;
-  readonly backlog: Packet[] = [];
+  /** Packets that arrived while a hook was pending (made on first use). */
+  backlog: Packet[] | undefined;
   sniffed = false;
   sniffedLevel: number | undefined;
   authMethod: string | undefined;
   authStep = 0;
-  authState: Record<string, unknown> = {};
+  authState: Record<string, unknown> = EMPTY_AUTH_STATE;
   reauthenticating = false;
 
   constructor(
@@ -88,12 +93,11 @@ export class MqttSession implements Session, Link {
     // create its connection scope (see `checkDeadlines`).
     this.openedAt = broker.clock.now();
     if (this.options.connectTimeout > 0) broker.watch(this);
-    connection.onDrain(() => {
-      if (this.phase === 'closed') return;
-      this.congested = false;
-      if (this.state && this.attached) this.broker.pump(this.state);
-    });
+    // The drain listener is added the first time the transport reports backpressure (`write`):
+    // most connections never see any, and the listener costs a closure and an array each.
   }
+
+  private drainHooked = false;
 
   // ---------------------------------------------------------------- transport events
 
@@ -125,7 +129,7 @@ export class MqttSession implements Session, Link {
     this.phase = 'closed';
     this.ready = false;
     this.broker.unwatch(this);
-    this.backlog.length = 0;
+    this.backlog = undefined;
     if (this.state && this.attached) {
       this.attached = false;
       this.broker.detach(this.state, this, this.willOnClose ? this.will : undefined);
@@ -148,7 +152,10 @@ export class MqttSession implements Session, Link {
       }
     }
     // [MQTT-3.1.2-24] (5.0) "The Server MUST NOT send packets exceeding Maximum Packet Size to the Client."
-    if (bytes.length > this.clientMaxPacket) return;
+    if (bytes.length > this.clientMaxPacket) {
+      this.forgetNewAlias();
+      return;
+    }
     this.broker.messagesOut++;
     this.write(bytes);
   }
@@ -156,10 +163,27 @@ export class MqttSession implements Session, Link {
   sendDelivery(delivery: Delivery, dup: boolean): boolean {
     const useAlias = this.clientAliasMax > 0 && this.options.outboundTopicAliases;
     const bytes = encodePublish(this.publishPacket(delivery.message, delivery.qos, delivery.retain, delivery.packetId!, dup, delivery.subscriptionIds, useAlias), this.version);
-    if (bytes.length > this.clientMaxPacket) return false;
+    if (bytes.length > this.clientMaxPacket) {
+      this.forgetNewAlias();
+      return false;
+    }
     this.broker.messagesOut++;
     this.write(bytes);
     return true;
+  }
+
+  /** Topic given a new outbound alias by the last `publishPacket`, until that packet is sent. */
+  private newAliasTopic: string | undefined;
+
+  /**
+   * The packet that set up an alias was discarded (too large), so the client never learnt the
+   * alias: forget it, or later packets would carry an alias the client cannot resolve (MQTT 5.0
+   * §3.3.2.3.4: a Topic Alias with no mapping for the receiver is a Protocol Error).
+   */
+  private forgetNewAlias(): void {
+    if (this.newAliasTopic === undefined) return;
+    this.outAliases?.delete(this.newAliasTopic);
+    this.newAliasTopic = undefined;
   }
 
   sendPubrel(packetId: number): void {
@@ -193,7 +217,7 @@ export class MqttSession implements Session, Link {
     if (this.closing || this.phase === 'closed') return;
     if (this.keepAliveLimit > 0) this.lastSeen = this.broker.clock.now();
     if (this.blocked) {
-      this.backlog.push(packet);
+      (this.backlog ??= []).push(packet);
       return;
     }
     this.dispatch(packet);
@@ -275,7 +299,9 @@ export class MqttSession implements Session, Link {
   }
 
   drainBacklog(): void {
-    while (!this.blocked && this.backlog.length > 0 && !this.closing && this.phase !== 'closed') this.dispatch(this.backlog.shift()!);
+    const backlog = this.backlog;
+    if (backlog === undefined) return;
+    while (!this.blocked && backlog.length > 0 && !this.closing && this.phase !== 'closed') this.dispatch(backlog.shift()!);
   }
 
   // ---------------------------------------------------------------- refusing a CONNECT
@@ -381,6 +407,7 @@ export class MqttSession implements Session, Link {
       properties.messageExpiryInterval = Math.max(0, Math.ceil((message.expiresAt - this.broker.clock.now()) / 1000));
     }
     if (subscriptionIds) properties.subscriptionIdentifier = subscriptionIds.length === 1 ? subscriptionIds[0]! : subscriptionIds;
+    this.newAliasTopic = undefined;
     if (useAlias && this.outAliases) {
       // [MQTT-3.3.2-11] (5.0) "A Server MUST NOT send a PUBLISH packet with a Topic Alias greater than
       // the Topic Alias Maximum value sent by the Client in the CONNECT packet."
@@ -391,6 +418,7 @@ export class MqttSession implements Session, Link {
       } else if (this.outAliases.size < this.clientAliasMax) {
         const alias = this.outAliases.size + 1;
         this.outAliases.set(message.topic, alias);
+        this.newAliasTopic = message.topic;
         properties.topicAlias = alias;
       }
     }
@@ -399,21 +427,42 @@ export class MqttSession implements Session, Link {
   }
 
   sendPacket(packet: Packet): void {
-    if (this.version === 5 && !this.requestProblemInfo && packet.cmd !== 'publish' && packet.cmd !== 'connack' && packet.cmd !== 'disconnect') {
+    const props = (packet as { properties?: Record<string, unknown> }).properties;
+    if (this.version === 5 && props && !this.requestProblemInfo && packet.cmd !== 'publish' && packet.cmd !== 'connack' && packet.cmd !== 'disconnect') {
       // [MQTT-3.1.2-29] (5.0) "If the value of Request Problem Information is 0, the Server MAY
       // return a Reason String or User Properties on a CONNACK or DISCONNECT packet, but MUST NOT
       // send a Reason String or User Properties on any packet other than PUBLISH, CONNACK, or DISCONNECT."
-      const props = (packet as { properties?: Record<string, unknown> }).properties;
-      if (props) {
+      delete props.reasonString;
+      delete props.userProperties;
+    }
+    let bytes = encodePacket(packet, this.version);
+    if (bytes.length > this.clientMaxPacket) {
+      // [MQTT-3.2.2-19] (5.0) "The Server MUST NOT send this property [Reason String] if it would
+      // increase the size of the CONNACK packet beyond the Maximum Packet Size specified by the
+      // Client"; [MQTT-3.2.2-20] says the same of User Properties, and every other packet with a
+      // Reason String has the same rule (e.g. [MQTT-3.14.2-3] for DISCONNECT). They go first.
+      if (props && (props.reasonString !== undefined || props.userProperties !== undefined)) {
         delete props.reasonString;
         delete props.userProperties;
+        bytes = encodePacket(packet, this.version);
       }
+      // [MQTT-3.1.2-24] (5.0) "The Server MUST NOT send packets exceeding Maximum Packet Size to the
+      // Client"; a packet that still does not fit is discarded.
+      if (bytes.length > this.clientMaxPacket) return;
     }
-    this.write(encodePacket(packet, this.version));
+    this.write(bytes);
   }
 
   write(bytes: Buffer): void {
-    if (!this.connection.send(bytes)) this.congested = true;
+    if (this.connection.send(bytes)) return;
+    this.congested = true;
+    if (this.drainHooked) return;
+    this.drainHooked = true;
+    this.connection.onDrain(() => {
+      if (this.phase === 'closed') return;
+      this.congested = false;
+      if (this.state && this.attached) this.broker.pump(this.state);
+    });
   }
 
   afterHook(then: () => void): void {

@@ -90,12 +90,18 @@ export interface MqttHooks {
    * Authentication Method gets CONNACK 0x8C Bad authentication method.
    */
   enhancedAuth?(request: EnhancedAuthRequest): EnhancedAuthStep | Promise<EnhancedAuthStep>;
+  /**
+   * MQTT 5.0 Response Information (§3.2.2.3.15): returned in CONNACK to a client that sent Request
+   * Response Information 1, typically a topic prefix for its responses. @default absent (none sent)
+   */
+  responseInformation?(clientId: string): string;
 }
 
 /** Options of {@link mqtt}; see `defaultOptions` for every default. */
 export interface MqttOptions extends MqttHooks {
   aliases?: boolean;
   maxPacketSize?: number;
+  maximumQoS?: 0 | 1 | 2;
   receiveMaximum?: number;
   maxInflight?: number;
   topicAliasMaximum?: number;
@@ -114,6 +120,7 @@ export interface MqttOptions extends MqttHooks {
 export interface ResolvedOptions extends MqttHooks {
   aliases: boolean;
   maxPacketSize: number;
+  maximumQoS: 0 | 1 | 2;
   receiveMaximum: number;
   maxInflight: number;
   topicAliasMaximum: number;

@@ -7,7 +7,7 @@ import type { ConnectPacket } from '../codec.js';
 import { isValidTopicName } from '../topics.js';
 import type { AuthenticateResult } from '../types.js';
 import type { MqttSession } from '../session.js';
-import { isPromise } from '../_helpers.js';
+import { hookMessage, isPromise } from '../_helpers.js';
 import { runEnhancedAuth } from './auth.js';
 
 export function handleConnect(session: MqttSession, packet: ConnectPacket): void {
@@ -66,6 +66,7 @@ export function handleConnect(session: MqttSession, packet: ConnectPacket): void
     session.clientAliasMax = props?.topicAliasMaximum ?? 0;
     if (session.clientAliasMax > 0) session.outAliases = new Map();
     session.requestProblemInfo = props?.requestProblemInformation !== false;
+    session.requestResponseInfo = props?.requestResponseInformation === true;
     session.connectExpiry = Math.min(props?.sessionExpiryInterval ?? 0, options.sessionExpiryMaximum);
   } else {
     // [MQTT-3.1.2-6] (3.1.1) "If CleanSession is set to 1, the Client and Server MUST discard
@@ -85,10 +86,18 @@ export function handleConnect(session: MqttSession, packet: ConnectPacket): void
       session.refuse(ReasonCode.RetainNotSupported, CloseCode.PolicyViolation, 'retain not supported');
       return;
     }
+    if ((packet.will.qos ?? 0) > options.maximumQoS) {
+      // [MQTT-3.2.2-12] (5.0) "If a Server receives a CONNECT packet containing a Will QoS that
+      // exceeds its capabilities, it MUST reject the connection. It SHOULD use a CONNACK packet with
+      // Reason Code 0x9B (QoS not supported)". (3.1.1 clients get 0x05, the nearest code.)
+      session.refuse(ReasonCode.QoSNotSupported, CloseCode.PolicyViolation, 'will QoS not supported');
+      return;
+    }
     const willProps = packet.will.properties;
     const payload = typeof packet.will.payload === 'string' ? Buffer.from(packet.will.payload) : packet.will.payload;
     const message = session.appMessage(willTopic, payload, (packet.will.qos ?? 0) as QoS, packet.will.retain === true, willProps, clientId);
-    session.will = { message, delay: willProps?.willDelayInterval ?? 0 };
+    const expiry = willProps?.messageExpiryInterval;
+    session.will = { message, delay: willProps?.willDelayInterval ?? 0, ...(expiry !== undefined ? { expiry } : {}) };
   }
 
   const keepAlive = packet.keepalive ?? 0;
@@ -115,7 +124,7 @@ export function handleConnect(session: MqttSession, packet: ConnectPacket): void
   session.connectAssigned = assigned;
   session.connectServerKeepAlive = serverKeepAlive;
   const finish = (authData: Buffer | undefined): void => {
-    completeConnect(session, session.connectClean, session.connectKeepAlive, session.connectExtra(authData));
+    authorizeWill(session, () => completeConnect(session, session.connectClean, session.connectKeepAlive, session.connectExtra(authData)));
   };
 
   if (v5 && props?.authenticationMethod !== undefined) {
@@ -126,6 +135,7 @@ export function handleConnect(session: MqttSession, packet: ConnectPacket): void
       return;
     }
     session.authMethod = props.authenticationMethod;
+    session.authState = {};
     session.phase = 'authenticating';
     runEnhancedAuth(session, props.authenticationData, false, finish);
     return;
@@ -159,6 +169,41 @@ export function handleConnect(session: MqttSession, packet: ConnectPacket): void
   } else decide(verdict);
 }
 
+/**
+ * Wills are authorized twice with `authorizePublish`: here, once the client is authenticated, and
+ * again when the will is sent (permissions may have changed meanwhile). The spec leaves
+ * authorization to the implementation (MQTT 5.0 §5.4.2); a refusal at CONNECT uses the CONNACK code
+ * 5.0 gives for it, 0x87 Not authorized (3.1.1: 0x05), so the client learns at once instead of its
+ * will vanishing silently later. A throw or rejection counts as a refusal, as for any PUBLISH.
+ */
+function authorizeWill(session: MqttSession, then: () => void): void {
+  const will = session.will;
+  const authorize = session.options.authorizePublish;
+  if (!will || !authorize) {
+    then();
+    return;
+  }
+  const decide = (allowed: boolean): void => {
+    if (session.phase === 'closed') return;
+    if (allowed) then();
+    else session.refuse(ReasonCode.NotAuthorized, CloseCode.PolicyViolation, 'will not authorized');
+  };
+  let verdict: boolean | Promise<boolean>;
+  try {
+    verdict = authorize(session.client, hookMessage(will.message));
+  } catch (error) {
+    session.context.log.warn({ err: error }, 'authorizePublish threw for a will');
+    decide(false);
+    return;
+  }
+  if (isPromise(verdict)) {
+    verdict.then(decide, (error: unknown) => {
+      session.context.log.warn({ err: error }, 'authorizePublish failed for a will');
+      decide(false);
+    });
+  } else decide(verdict);
+}
+
 export function completeConnect(session: MqttSession, clean: boolean, keepAlive: number, extra: { assigned: boolean; serverKeepAlive: number | undefined; authData: Buffer | undefined }): void {
   session.phase = 'connecting';
   session.blocked = true;
@@ -180,7 +225,16 @@ export function completeConnect(session: MqttSession, clean: boolean, keepAlive:
           topicAliasMaximum: options.topicAliasMaximum,
           maximumPacketSize: options.maxPacketSize,
         };
+        // [MQTT-3.2.2-9] (5.0) "If a Server does not support QoS 1 or QoS 2 PUBLISH packets it MUST
+        // send a Maximum QoS in the CONNACK packet specifying the highest QoS it supports."
+        if (options.maximumQoS < 2) properties.maximumQoS = options.maximumQoS;
         if (!options.retainAvailable) properties.retainAvailable = false;
+        // 5.0 §3.1.2.11.6: Request Response Information 1 asks for Response Information in the
+        // CONNACK; [MQTT-3.1.2-28] "A value of 0 indicates that the Server MUST NOT return Response
+        // Information." The Server may still send none when it has none to give.
+        if (session.requestResponseInfo && options.responseInformation) {
+          properties.responseInformation = options.responseInformation(session.client.id);
+        }
         if (!options.sharedSubscriptions) properties.sharedSubscriptionAvailable = false;
         if (extra.assigned) properties.assignedClientIdentifier = session.client.id;
         if (extra.serverKeepAlive !== undefined) properties.serverKeepAlive = extra.serverKeepAlive;

@@ -24,6 +24,14 @@ export function handlePublish(session: MqttSession, packet: PublishPacket): void
     session.fail(ReasonCode.ProtocolError, CloseCode.ProtocolError, 'packet identifier 0');
     return;
   }
+  if (qos > session.options.maximumQoS) {
+    // 5.0 §3.3.1.2: "If the Server included a Maximum QoS in its CONNACK response to a Client and it
+    // receives a PUBLISH packet with a QoS greater than this then it uses DISCONNECT with Reason Code
+    // 0x9B (QoS not supported)". 3.1.1 has no such code: the connection is closed, as Mosquitto's
+    // max_qos does for 3.1.1 clients.
+    session.fail(ReasonCode.QoSNotSupported, CloseCode.PolicyViolation, 'QoS not supported');
+    return;
+  }
   let topic = packet.topic;
   const props = packet.properties;
   if (v5 && props) {
@@ -115,7 +123,10 @@ export function handlePublish(session: MqttSession, packet: PublishPacket): void
 
 function accept(session: MqttSession, message: AppMessage, packetId: number): void {
   session.broker.messagesIn++;
-  if (message.qos === 2) session.state!.incomingQos2.add(packetId);
+  if (message.qos === 2) {
+    session.state!.addIncomingQos2(packetId);
+    session.broker.markDirty(session.state!);
+  }
   session.broker.publish(message, session.client);
   if (message.qos === 1) session.write(ack(ACK_PUBACK, packetId));
   else if (message.qos === 2) session.write(ack(ACK_PUBREC, packetId));
@@ -132,6 +143,9 @@ function deny(session: MqttSession, message: AppMessage, packetId: number): void
     session.sendPacket({ cmd: message.qos === 1 ? 'puback' : 'pubrec', messageId: packetId, reasonCode: ReasonCode.NotAuthorized, properties: { reasonString: 'not authorized' } });
     return;
   }
-  if (message.qos === 2) session.state!.incomingQos2.add(packetId);
+  if (message.qos === 2) {
+    session.state!.addIncomingQos2(packetId);
+    session.broker.markDirty(session.state!);
+  }
   session.write(ack(message.qos === 1 ? ACK_PUBACK : ACK_PUBREC, packetId));
 }

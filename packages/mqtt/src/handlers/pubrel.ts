@@ -7,9 +7,11 @@ import { ack, ACK_PUBCOMP } from '../_helpers.js';
 
 export function handlePubrel(session: MqttSession, packetId: number): void {
   const state = session.state!;
-  if (!state.incomingQos2.delete(packetId) && session.version === 5) {
-    session.sendPacket({ cmd: 'pubcomp', messageId: packetId, reasonCode: ReasonCode.PacketIdentifierNotFound });
-    return;
-  }
+  if (!state.releaseIncomingQos2(packetId)) {
+    if (session.version === 5) {
+      session.sendPacket({ cmd: 'pubcomp', messageId: packetId, reasonCode: ReasonCode.PacketIdentifierNotFound });
+      return;
+    }
+  } else session.broker.markDirty(state);
   session.write(ack(ACK_PUBCOMP, packetId));
 }

@@ -35,7 +35,10 @@ export function handleSubscribe(session: MqttSession, packet: SubscribePacket): 
         return;
       }
     }
-    const requested = sub.qos;
+    // [MQTT-3.2.2-10] (5.0) "A Server that does not support QoS 1 or QoS 2 PUBLISH packets MUST
+    // still accept SUBSCRIBE packets containing a Requested QoS of 0, 1 or 2"; it grants at most its
+    // Maximum QoS ([MQTT-3.9.3-2] 3.1.1: "The granted QoS might be lower than the requested QoS").
+    const requested = Math.min(sub.qos, session.options.maximumQoS) as QoS;
     const authorize = session.options.authorizeSubscribe;
     if (!authorize) {
       verdicts.push(requested);
