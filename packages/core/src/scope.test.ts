@@ -65,3 +65,14 @@ describe('createFakeClock', () => {
     expect(fired).toBe(1);
   });
 });
+
+describe('connection scope hasSubscribers', () => {
+  it('forwards to the parent bus and maps its own subscriptions for except', () => {
+    const { bus, scope } = setup();
+    const own = scope.context.bus.subscribe('x/#', () => {});
+    expect(scope.context.bus.hasSubscribers?.('x/y')).toBe(true);
+    expect(scope.context.bus.hasSubscribers?.('x/y', own)).toBe(false);
+    bus.subscribe('x/y', () => {});
+    expect(scope.context.bus.hasSubscribers?.('x/y', own)).toBe(true);
+  });
+});

@@ -30,8 +30,16 @@ export function createConnectionScope(parent: AdapterContext, bindings: Record<s
   const subscriptions = new Set<BusSubscription>();
   const timers = new Set<Timer>();
 
+  // Maps the tracked wrapper back to the parent's subscription for `hasSubscribers(topic, except)`.
+  const inners = new WeakMap<BusSubscription, BusSubscription>();
   const bus: Bus = {
     publish: (message) => parent.bus.publish(message),
+    ...(parent.bus.hasSubscribers
+      ? {
+          hasSubscribers: (topic: string, except?: BusSubscription) =>
+            parent.bus.hasSubscribers!(topic, except === undefined ? undefined : (inners.get(except) ?? except)),
+        }
+      : {}),
     subscribe(filter, handler) {
       const inner = parent.bus.subscribe(filter, handler);
       const tracked: BusSubscription = {
@@ -42,6 +50,7 @@ export function createConnectionScope(parent: AdapterContext, bindings: Record<s
         },
       };
       subscriptions.add(tracked);
+      inners.set(tracked, inner);
       return tracked;
     },
   };

@@ -11,7 +11,7 @@
  * So each MQTT delivery happens exactly once, and offline persistent sessions, which have no
  * connection and so no connection-scoped bus subscription, keep receiving.
  */
-import { silentLogger, systemClock, type AdapterContext, type Bus, type BusMessage, type Clock, type Logger, type QoS, type Timer } from '@protoplex/core';
+import { silentLogger, systemClock, type AdapterContext, type Bus, type BusMessage, type BusSubscription, type Clock, type Logger, type QoS, type Timer } from '@protoplex/core';
 import { MAX_PACKET_ID, SESSION_NEVER_EXPIRES } from './constants.js';
 import { hookMessage } from './_helpers.js';
 import type { UserProperties } from './codec.js';
@@ -212,7 +212,7 @@ export class Broker {
   clock: Clock = systemClock;
   log: Logger = silentLogger;
   private bus: Bus | undefined;
-  private busHasOthers: () => boolean = () => true;
+  private busSubscription: BusSubscription | undefined;
   private sysTimer: Timer | undefined;
   private readonly watched = new Set<Watched>();
   private sweepTimer: Timer | undefined;
@@ -241,11 +241,7 @@ export class Broker {
       this.retained.set(stored.topic, fromStoredMessage(stored));
     }
     this.bus = context.bus;
-    context.bus.subscribe('#', this.onBusMessage);
-    // The in-memory bus reports its subscription count: when ours is the only one, publishing
-    // would reach nobody, so MQTT-only deployments skip the bus walk per message.
-    const sized = context.bus as { readonly size?: unknown };
-    if (typeof sized.size === 'number') this.busHasOthers = () => (sized.size as number) > 1;
+    this.busSubscription = context.bus.subscribe('#', this.onBusMessage);
     if (this.options.sysInterval > 0) {
       this.sysTimer = context.clock.setInterval(() => this.publishSys(), this.options.sysInterval * 1000);
     }
@@ -586,7 +582,9 @@ export class Broker {
     if (message.retain && this.options.retainAvailable) this.setRetained(message);
     this.route(message);
     const bus = this.bus;
-    if (bus && this.busHasOthers()) {
+    // Our own `#` subscription matches everything; skip building a bus message that only it
+    // would receive (MQTT-only deployments, or topics no other protocol watches).
+    if (bus && bus.hasSubscribers?.(message.topic, this.busSubscription) !== false) {
       const props = message.properties;
       // One literal with every key (undefined when absent) keeps one object shape on the hot path.
       // The OWN mark survives the in-memory bus, which hands every subscriber the same object, and

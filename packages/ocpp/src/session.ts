@@ -411,8 +411,11 @@ export class OcppSession implements Session {
   }
 
   private publishUp(action: string, messageId: string, result: boolean, json: string): void {
+    const topic = this.upTopic(action, result);
+    // Station traffic nobody watches is the common case: skip encoding a message no one gets.
+    if (this.context.bus.hasSubscribers?.(topic) === false) return;
     this.publish({
-      topic: this.upTopic(action, result),
+      topic,
       payload: encoder.encode(json),
       contentType: JSON_TYPE,
       headers: { 'ocpp-message-id': messageId, 'ocpp-protocol': this.version, 'ocpp-message-type': result ? 'CALLRESULT' : 'CALL' },

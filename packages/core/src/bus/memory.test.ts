@@ -126,3 +126,35 @@ describe('createMemoryBus defaults', () => {
     }
   });
 });
+
+describe('MemoryBus.hasSubscribers', () => {
+  it('answers whether a publish would reach anyone, optionally ignoring one subscription', () => {
+    const bus = createMemoryBus();
+    expect(bus.hasSubscribers('a/b')).toBe(false);
+    const all = bus.subscribe('#', () => {});
+    expect(bus.hasSubscribers('a/b')).toBe(true);
+    expect(bus.hasSubscribers('a/b', all)).toBe(false);
+    expect(bus.hasSubscribers('$SYS/x')).toBe(false);
+    bus.subscribe('a/+', () => {});
+    expect(bus.hasSubscribers('a/b', all)).toBe(true);
+    expect(bus.hasSubscribers('c/d', all)).toBe(false);
+  });
+
+  const level = fc.constantFrom('a', 'b', '$s', '');
+  const topicArb = fc.array(level, { minLength: 1, maxLength: 4 }).map((l) => l.join('/')).filter((t) => t.length > 0);
+  const filterArb = fc
+    .tuple(fc.array(fc.constantFrom('a', 'b', '$s', '', '+'), { minLength: 1, maxLength: 4 }), fc.boolean())
+    .map(([levels, multi]) => (multi ? [...levels, '#'] : levels).join('/'))
+    .filter((f) => f.length > 0);
+
+  test.prop([fc.uniqueArray(filterArb, { maxLength: 8 }), topicArb, fc.nat()])('agrees with what publish delivers', (filters, topic, pick) => {
+    const bus = createMemoryBus();
+    const hits: string[] = [];
+    const subs = filters.map((filter) => bus.subscribe(filter, () => hits.push(filter)));
+    const except = subs.length > 0 ? subs[pick % subs.length] : undefined;
+    const predicted = bus.hasSubscribers(topic, except);
+    bus.publish(message(topic));
+    const others = hits.filter((f) => except === undefined || f !== except.filter);
+    expect(predicted).toBe(others.length > 0);
+  });
+});

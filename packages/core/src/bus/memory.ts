@@ -7,6 +7,7 @@ import type { Bus, BusHandler, BusMessage, BusSubscription } from './types.js';
 
 interface Entry {
   readonly handler: BusHandler;
+  subscription: BusSubscription | undefined;
   active: boolean;
 }
 
@@ -26,6 +27,7 @@ class TrieNode {
 
 export interface MemoryBus extends Bus {
   publish(message: BusMessage): void;
+  hasSubscribers(topic: string, except?: BusSubscription): boolean;
   /** Number of live subscriptions, for metrics and tests. */
   readonly size: number;
 }
@@ -89,6 +91,27 @@ export function createMemoryBus(options: { onHandlerError?: (error: unknown, mes
         }
       }
     },
+    hasSubscribers(topic, except) {
+      if (size === 0) return false;
+      const levels = topic.split('/');
+      const dollar = topic.charCodeAt(0) === 0x24;
+      const other = (entries: Set<Entry>): boolean => {
+        for (const entry of entries) if (entry.subscription !== except) return true;
+        return false;
+      };
+      // Same walk as publish, stopping at the first subscription that would receive the message.
+      const walk = (node: TrieNode, depth: number): boolean => {
+        const wildcardAllowed = !(dollar && depth === 0);
+        if (wildcardAllowed && node.multi.size > 0 && other(node.multi)) return true;
+        if (depth === levels.length) return node.exact.size > 0 && other(node.exact);
+        const exact = node.children.get(levels[depth]!);
+        if (exact && walk(exact, depth + 1)) return true;
+        if (!wildcardAllowed) return false;
+        const single = node.children.get('+');
+        return single !== undefined && walk(single, depth + 1);
+      };
+      return walk(root, 0);
+    },
     subscribe(filter, handler) {
       if (!isValidTopicFilter(filter)) throw new TypeError(`invalid topic filter ${JSON.stringify(filter)}`);
       const levels = filter.split('/');
@@ -103,7 +126,7 @@ export function createMemoryBus(options: { onHandlerError?: (error: unknown, mes
         }
         node = child;
       }
-      const entry: Entry = { handler, active: true };
+      const entry: Entry = { handler, subscription: undefined, active: true };
       const subscription: BusSubscription = {
         filter,
         unsubscribe() {
@@ -114,6 +137,7 @@ export function createMemoryBus(options: { onHandlerError?: (error: unknown, mes
           prune(node);
         },
       };
+      entry.subscription = subscription;
       (isMulti ? node.multi : node.exact).add(entry);
       size++;
       return subscription;

@@ -53,4 +53,11 @@ export interface Bus {
    * @throws TypeError when `filter` is not a valid topic filter
    */
   subscribe(filter: string, handler: BusHandler): BusSubscription;
+  /**
+   * Whether a message published on `topic` could reach any subscription other than `except`.
+   * Lets a publisher skip building a message (encoding, headers) that nobody would receive.
+   * Optional: a driver that cannot tell (a networked one) omits it, and callers then assume true.
+   * MUST NOT return false while a matching subscription exists.
+   */
+  hasSubscribers?(topic: string, except?: BusSubscription): boolean;
 }
