@@ -1,0 +1,54 @@
+/**
+ * Keeps the harness honest: a real scenario, run for about a second through the same child
+ * processes as `pnpm bench`, must give non-zero numbers for both sides and a finite ratio.
+ */
+import { describe, expect, it } from 'vitest';
+import { evaluate, median, ratio, runBench } from './harness.js';
+import { ratioLine, toJson } from './report.js';
+import { echo64 } from './scenarios/echo.js';
+import { idleMemory } from './scenarios/idle-memory.js';
+import type { Scenario, ServerSnapshot } from './types.js';
+
+const snap = (cpuMicros: number, rss: number, connections = 0, time = 0): ServerSnapshot => ({ cpuMicros, rss, heapUsed: rss / 2, connections, time });
+
+describe('harness', () => {
+  it('median and ratio put "above 1" on the side of Protoplex', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+    expect(ratio(90, 100, true)).toBeCloseTo(0.9);
+    expect(ratio(120, 100, false)).toBeCloseTo(100 / 120);
+  });
+
+  it('turns marks into throughput, CPU per operation and RSS per connection', () => {
+    const throughput = evaluate(echo64, { count: 500, windowMs: 250, loadCpu: 0.5, errors: 0, p50: 1, p99: 2 }, new Map([['start', snap(1_000, 10, 0, 0)], ['end', snap(11_000, 20, 0, 250)]]));
+    expect(throughput).toMatchObject({ value: 2000, cpuPerOpMicros: 20, rss: 20, serverCpu: 0.04, p50: 1, p99: 2 });
+    const memory = evaluate(idleMemory, { count: 100, connections: 100, windowMs: 0, loadCpu: 0, errors: 0 }, new Map([['before', snap(0, 1000)], ['after', snap(0, 501_000, 100)]]));
+    expect(memory.value).toBe(5000);
+    expect(() => evaluate(idleMemory, { count: 100, connections: 100, windowMs: 0, loadCpu: 0, errors: 0 }, new Map([['before', snap(0, 0)], ['after', snap(0, 1, 99)]]))).toThrow(/99 connections/);
+  });
+
+  it('runs echo for about a second and measures both sides', { timeout: 60_000 }, async () => {
+    const tiny: Scenario = {
+      ...echo64,
+      load: () => ({ name: 'echo', options: { connections: 10, size: 64, warmupMs: 100, windowMs: 400 } }),
+    };
+    const [comparison] = await runBench([tiny], { mode: 'quick', rounds: 1 });
+    expect(comparison?.skipped).toBeUndefined();
+    for (const side of [comparison!.subject, comparison!.reference]) {
+      expect(side.value).toBeGreaterThan(0);
+      expect(side.runs[0]!.count).toBeGreaterThan(0);
+      expect(side.p50).toBeGreaterThan(0);
+      expect(side.p99).toBeGreaterThanOrEqual(side.p50!);
+      expect(side.cpuPerOpMicros).toBeGreaterThan(0);
+      expect(side.rss).toBeGreaterThan(0);
+      expect(side.runs[0]!.errors).toBe(0);
+    }
+    expect(Number.isFinite(comparison!.ratio)).toBe(true);
+    expect(comparison!.ratio).toBeGreaterThan(0);
+    expect(ratioLine(comparison!)).toMatch(/^echo-64b: protoplex\/ws = \d+\.\d\dx/);
+    const json = toJson({ node: 'v', cpus: 1, cpuModel: 'c', date: 'd', mode: 'quick', loadAverage: [0, 0], scenarios: [comparison!] }) as { scenarios: Record<string, unknown>[] };
+    expect(Object.keys(json.scenarios[0]!)).toEqual(
+      expect.arrayContaining(['name', 'subject', 'reference', 'metric', 'unit', 'higherIsBetter', 'subjectValue', 'referenceValue', 'ratio', 'p50', 'p99', 'referenceP50', 'referenceP99', 'rounds']),
+    );
+  });
+});

@@ -1,0 +1,59 @@
+/**
+ * OCPP load: `stations` charging stations (`/ocpp/CP0001`, subprotocol `ocpp1.6`), raw `ws`
+ * speaking OCPP-J JSON arrays, each with one call outstanding: a StatusNotification, and the next
+ * as soon as its CALLRESULT arrives. Calls per second; latency is CALL to CALLRESULT.
+ */
+import { performance } from 'node:perf_hooks';
+import { closeAll, connect, connectMany, numberOption, trafficSession, until, Window, type LoadGenerator } from './common.js';
+
+export const ocppCallsLoad: LoadGenerator = async ({ port, options }) => {
+  const stations = numberOption(options, 'stations', 50);
+  const window = new Window();
+  let running = false;
+  let closing = false;
+  let outstanding = 0;
+  const sockets = await connectMany(stations, (i) => connect(`ws://127.0.0.1:${port}/ocpp/CP${String(i).padStart(4, '0')}`, ['ocpp1.6']), 25);
+  const calls = sockets.map((ws, station) => {
+    let seq = 0;
+    let sentAt = 0;
+    let pending = '';
+    const call = (): void => {
+      pending = `${station}-${seq++}`;
+      sentAt = performance.now();
+      outstanding++;
+      const payload = { connectorId: 1, errorCode: 'NoError', status: seq % 2 === 0 ? 'Available' : 'Charging', timestamp: new Date().toISOString() };
+      ws.send(JSON.stringify([2, pending, 'StatusNotification', payload]));
+    };
+    ws.on('message', (data: Buffer) => {
+      const message = JSON.parse(data.toString()) as [number, string, ...unknown[]];
+      if (message[0] === 2) {
+        // A call from the server (none expected): answer with an empty result.
+        ws.send(JSON.stringify([3, message[1], {}]));
+        return;
+      }
+      if (message[1] !== pending) return;
+      outstanding--;
+      if (message[0] === 3) window.record(sentAt);
+      else window.error(`CALLERROR ${JSON.stringify(message).slice(0, 120)}`);
+      if (running) call();
+    });
+    ws.on('close', (code) => !closing && window.error(`station closed with ${code}`));
+    return call;
+  });
+  return trafficSession(options, {
+    window,
+    start() {
+      running = true;
+      for (const call of calls) call();
+    },
+    async stop() {
+      running = false;
+      await until(() => outstanding <= 0);
+      outstanding = 0;
+    },
+    async close() {
+      closing = true;
+      await closeAll(sockets);
+    },
+  });
+};

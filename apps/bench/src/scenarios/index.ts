@@ -1,0 +1,23 @@
+/** Every scenario, in run order: core and server first, then one or two per adapter. */
+import type { Scenario } from '../types.js';
+import { echo4k, echo4kDeflate, echo64 } from './echo.js';
+import { fanout } from './fanout.js';
+import { handshake } from './handshake.js';
+import { idleMemory } from './idle-memory.js';
+import { mqttQos0Fanout, mqttQos1P2p } from './mqtt.js';
+import { ocppCalls } from './ocpp.js';
+import { stompQueueClientIndividual, stompTopicFanout } from './stomp.js';
+
+export const scenarios: readonly Scenario[] = [
+  handshake,
+  echo64,
+  echo4k,
+  echo4kDeflate,
+  fanout,
+  idleMemory,
+  mqttQos0Fanout,
+  mqttQos1P2p,
+  stompTopicFanout,
+  stompQueueClientIndividual,
+  ocppCalls,
+];
