@@ -158,3 +158,26 @@ describe('MemoryBus.hasSubscribers', () => {
     expect(predicted).toBe(others.length > 0);
   });
 });
+
+describe('MemoryBus match cache', () => {
+  const got: string[] = [];
+  test.prop([fc.array(fc.tuple(fc.constantFrom('sub', 'unsub', 'pub'), fc.constantFrom('a/b', 'a/+', '#', 'a/#', 'c')), { maxLength: 40 })])(
+    'delivers exactly what topicMatches says after any sequence of subscribes, unsubscribes and repeated publishes',
+    (steps) => {
+      const bus = createMemoryBus();
+      const live = new Map<string, { unsubscribe(): void }>();
+      for (const [op, filter] of steps) {
+        if (op === 'sub' && !live.has(filter)) live.set(filter, bus.subscribe(filter, (m) => got.push(`${filter}<${m.topic}`)));
+        else if (op === 'unsub') {
+          live.get(filter)?.unsubscribe();
+          live.delete(filter);
+        } else if (op === 'pub') {
+          got.length = 0;
+          bus.publish(message('a/b'));
+          const expected = [...live.keys()].filter((f) => topicMatches(f, 'a/b')).map((f) => `${f}<a/b`);
+          expect(got.sort()).toEqual(expected.sort());
+        }
+      }
+    },
+  );
+});

@@ -25,6 +25,25 @@ class TrieNode {
   }
 }
 
+/**
+ * Appends every entry whose filter matches `levels` to `out`.
+ * [MQTT-4.7.2-1] filters starting with a wildcard never match topics starting with '$'.
+ */
+function collect(node: TrieNode, levels: readonly string[], depth: number, dollar: boolean, out: Entry[]): void {
+  const wildcardAllowed = !(dollar && depth === 0);
+  if (wildcardAllowed) for (const entry of node.multi) out.push(entry);
+  if (depth === levels.length) {
+    for (const entry of node.exact) out.push(entry);
+    return;
+  }
+  const exact = node.children.get(levels[depth]!);
+  if (exact) collect(exact, levels, depth + 1, dollar, out);
+  if (wildcardAllowed) {
+    const single = node.children.get('+');
+    if (single) collect(single, levels, depth + 1, dollar, out);
+  }
+}
+
 export interface MemoryBus extends Bus {
   publish(message: BusMessage): void;
   hasSubscribers(topic: string, except?: BusSubscription): boolean;
@@ -39,6 +58,11 @@ export interface MemoryBus extends Bus {
 export function createMemoryBus(options: { onHandlerError?: (error: unknown, message: BusMessage) => void } = {}): MemoryBus {
   const root = new TrieNode(undefined, '');
   let size = 0;
+  /** Bumped by every subscribe and unsubscribe; invalidates the match cache. */
+  let version = 0;
+  let cachedTopic: string | undefined;
+  let cachedVersion = -1;
+  let cachedTargets: readonly Entry[] = [];
   // A subscriber's bug must not take the process down with it ("the process never crashes"),
   // nor stop delivery to the others: report it and go on.
   const onHandlerError =
@@ -60,29 +84,25 @@ export function createMemoryBus(options: { onHandlerError?: (error: unknown, mes
       return size;
     },
     publish(message) {
-      if (!isValidTopicName(message.topic)) throw new TypeError(`invalid topic name ${JSON.stringify(message.topic)}`);
-      const levels = message.topic.split('/');
-      // [MQTT-4.7.2-1] filters starting with a wildcard never match topics starting with '$'.
-      const dollar = message.topic.charCodeAt(0) === 0x24;
-      // Collect matches first so a handler that subscribes or unsubscribes does not change which
-      // subscribers this message reaches; one that unsubscribes a later target still stops it.
-      const targets: Entry[] = [];
-      const walk = (node: TrieNode, depth: number): void => {
-        const wildcardAllowed = !(dollar && depth === 0);
-        if (wildcardAllowed) for (const entry of node.multi) targets.push(entry);
-        if (depth === levels.length) {
-          for (const entry of node.exact) targets.push(entry);
-          return;
-        }
-        const exact = node.children.get(levels[depth]!);
-        if (exact) walk(exact, depth + 1);
-        if (wildcardAllowed) {
-          const single = node.children.get('+');
-          if (single) walk(single, depth + 1);
-        }
-      };
-      walk(root, 0);
-      for (const entry of targets) {
+      const topic = message.topic;
+      // Publishers repeat topics (telemetry, fan-out): the last topic's matches are reused until
+      // a subscribe or unsubscribe changes the trie. The cached array is never mutated, so a
+      // handler that publishes elsewhere (replacing the cache) cannot disturb this delivery.
+      let targets: readonly Entry[];
+      if (topic === cachedTopic && cachedVersion === version) targets = cachedTargets;
+      else {
+        if (!isValidTopicName(topic)) throw new TypeError(`invalid topic name ${JSON.stringify(topic)}`);
+        const collected: Entry[] = [];
+        collect(root, topic.split('/'), 0, topic.charCodeAt(0) === 0x24, collected);
+        targets = collected;
+        cachedTopic = topic;
+        cachedVersion = version;
+        cachedTargets = collected;
+      }
+      // Matches are fixed before delivery, so a handler that subscribes does not change who gets
+      // this message; one that unsubscribes a later target still stops it (`active`).
+      for (let i = 0; i < targets.length; i++) {
+        const entry = targets[i]!;
         if (!entry.active) continue;
         try {
           entry.handler(message);
@@ -132,12 +152,14 @@ export function createMemoryBus(options: { onHandlerError?: (error: unknown, mes
         unsubscribe() {
           if (!entry.active) return;
           entry.active = false;
+          version++;
           (isMulti ? node.multi : node.exact).delete(entry);
           size--;
           prune(node);
         },
       };
       entry.subscription = subscription;
+      version++;
       (isMulti ? node.multi : node.exact).add(entry);
       size++;
       return subscription;
