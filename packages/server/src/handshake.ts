@@ -146,6 +146,28 @@ const CONSUMED_HEADERS: ReadonlySet<string> = new Set([
   'sec-websocket-extensions',
 ]);
 
+/**
+ * The request as adapters see it. `query` is parsed on first read: most adapters never look at
+ * it, and a URLSearchParams per idle connection is a few hundred bytes of heap.
+ */
+class ServerUpgradeRequest implements UpgradeRequest {
+  private parsedQuery: URLSearchParams | undefined;
+
+  constructor(
+    readonly url: string,
+    readonly path: string,
+    private readonly rawQuery: string,
+    readonly params: Readonly<Record<string, string>>,
+    readonly headers: IncomingHttpHeaders,
+    readonly remoteAddress: string,
+    readonly remotePort: number,
+  ) {}
+
+  get query(): URLSearchParams {
+    return (this.parsedQuery ??= new URLSearchParams(this.rawQuery));
+  }
+}
+
 /** The request's headers without the ones the handshake consumed (see `UpgradeRequest.headers`). */
 export function adapterHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = {};
@@ -251,15 +273,15 @@ export function evaluateHandshake(input: HandshakeInput, env: HandshakeEnvironme
     if (match.type === 'not-found') return refuse(404, 'No WebSocket endpoint at this path', 'not_found');
 
     const tls = readTlsInfo(input.socket);
-    const request: UpgradeRequest = {
+    const request = new ServerUpgradeRequest(
       url,
-      path: match.path,
-      query: new URLSearchParams(target.query),
-      params: match.params,
-      headers: adapterHeaders(input.headers),
-      remoteAddress: input.socket?.remoteAddress ?? '',
-      remotePort: input.socket?.remotePort ?? 0,
-    };
+      match.path,
+      target.query,
+      match.params,
+      adapterHeaders(input.headers),
+      input.socket?.remoteAddress ?? '',
+      input.socket?.remotePort ?? 0,
+    );
     if (tls) (request as { tls?: TlsInfo }).tls = tls;
 
     // RFC 6455 §10.2: "servers that are not intended to process input from any web page but only
