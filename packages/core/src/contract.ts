@@ -83,13 +83,22 @@ export interface Connection {
 /** The per-connection protocol state machine an adapter returns from `open`. */
 export interface Session {
   /**
-   * One complete WebSocket message from the peer. MUST NOT throw: bad input is answered with the
-   * protocol's own error and a close. The transport still catches and closes with 1011 if it does.
+   * One complete WebSocket message from the peer. `data` is a string exactly when `isBinary` is
+   * false (a text message, already checked as UTF-8 by the transport), and a `Uint8Array` exactly
+   * when it is true.
+   *
+   * MUST NOT throw: bad input is answered with the protocol's own error and a close, through the
+   * session's one exit path (throw a `ProtocolError` in handlers, catch it once here, answer,
+   * close; see `toProtocolError`). The transport still catches and closes with 1011 if it does.
    */
   onMessage(data: Uint8Array | string, isBinary: boolean): void;
   /**
    * The connection is gone (closing handshake finished, or the socket died with 1006). Called
-   * exactly once. The session MUST release what it holds: bus subscriptions made through the
+   * exactly once, and never from inside `onMessage`. After the session calls `connection.close()`
+   * it comes later on a real server (once the peer answers the close, or the socket dies), but
+   * the in-memory test connection calls it before `close()` returns when `close()` runs outside
+   * `onMessage` (from a timer, say): write teardown that works in either order.
+   * The session MUST release what it holds: bus subscriptions made through the
    * connection's context and timers made through its clock.
    */
   onClose(code: number, reason: string): void;
@@ -183,6 +192,19 @@ export interface ProtocolAdapter {
   authorize?(request: UpgradeRequest, protocol: string): unknown;
   /** Starts the protocol on an accepted connection. MUST NOT throw for any request. */
   open(connection: Connection, context: AdapterContext): Session;
+  /**
+   * First-message recognition, for clients that offer no subprotocol (RFC 6455 lets them). On a
+   * route that opts in, the server accepts such an upgrade without a `Sec-WebSocket-Protocol`
+   * answer (RFC 6455 §4.2.2), reads the first message and asks each adapter of the route, in
+   * route order, whether it speaks this protocol. The first to answer with an id gets the
+   * connection: `open` runs with `connection.protocol` set to that id, then `onMessage` with this
+   * same first message. Offered subprotocols are negotiated as always; this never runs for them.
+   *
+   * MUST be cheap, pure and MUST NOT throw: it sees whatever a stranger sends.
+   * @returns an id of `protocols` (or `aliases`) that `data` speaks, which selects the version
+   *   (STOMP's from `accept-version`, for example), or undefined when `data` is not this protocol
+   */
+  recognize?(data: Uint8Array | string, isBinary: boolean): string | undefined;
   /**
    * Graceful shutdown: flush and persist before the server closes every connection with 1001.
    * The signal aborts when the server's shutdown timeout runs out.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HandshakeError, ProtocolError, RegistryError } from './errors.js';
+import { HandshakeError, INTERNAL_ERROR_MESSAGE, ProtocolError, ProtocolErrorCode, RegistryError, toProtocolError } from './errors.js';
 
 describe('errors', () => {
   it('brand-checks across copies of core through Symbol.for', () => {
@@ -19,5 +19,21 @@ describe('errors', () => {
 
   it('refuses a non-error HTTP status', () => {
     expect(() => new HandshakeError(200, 'ok')).toThrow(RangeError);
+  });
+});
+
+describe('toProtocolError', () => {
+  it('passes a ProtocolError through and turns anything else into a logged 1011', () => {
+    const violation = new ProtocolError(1002, 'bad frame', { detail: { receipt: 'r1' } });
+    expect(toProtocolError(violation)).toBe(violation);
+    expect(violation.detail).toEqual({ receipt: 'r1' });
+    const logged: unknown[] = [];
+    const bug = new Error('secret internals');
+    const turned = toProtocolError(bug, { error: (fields) => void logged.push(fields) });
+    expect(turned.closeCode).toBe(1011);
+    expect(turned.code).toBe(ProtocolErrorCode.Internal);
+    expect(turned.message).toBe(INTERNAL_ERROR_MESSAGE);
+    expect(turned.cause).toBe(bug);
+    expect(logged).toEqual([{ err: bug }]);
   });
 });

@@ -61,19 +61,35 @@ export class HandshakeError extends Error {
 }
 Object.defineProperty(HandshakeError.prototype, handshakeBrand, { value: true });
 
+/** Stable codes of {@link ProtocolError}. */
+export const ProtocolErrorCode = {
+  /** The peer broke the protocol (the default). */
+  Violation: 'PPX_PROTOCOL_ERROR',
+  /** A bug or an unexpected failure on our side: close 1011, details only in the log. */
+  Internal: 'PPX_PROTOCOL_INTERNAL',
+} as const;
+export type ProtocolErrorCode = (typeof ProtocolErrorCode)[keyof typeof ProtocolErrorCode];
+
 /**
- * A protocol violation after the upgrade: the session answers with the protocol's own error
- * frame, then closes the WebSocket with `closeCode`.
+ * A protocol violation after the upgrade. This is every adapter's one exit path: handlers throw
+ * it (or pass it to the session's `fail`), one catch per session turns it into the protocol's
+ * own error answer (STOMP ERROR, MQTT reason code, WAMP ABORT, OCPP CALLERROR, SIP 4xx), then
+ * closes the WebSocket with `closeCode` and the message (cut with `limitCloseReason`) as reason.
+ *
+ * `detail` carries what that answer needs besides the text (a STOMP `receipt-id`, an MQTT reason
+ * code); each adapter names its own `Detail` type.
  */
-export class ProtocolError extends Error {
+export class ProtocolError<Detail = unknown> extends Error {
   override readonly name = 'ProtocolError';
   readonly closeCode: number;
   readonly code: string;
+  readonly detail: Detail | undefined;
 
-  constructor(closeCode: number, message: string, options: { code?: string; cause?: unknown } = {}) {
+  constructor(closeCode: number, message: string, options: { code?: string; cause?: unknown; detail?: Detail } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.closeCode = closeCode;
-    this.code = options.code ?? 'PPX_PROTOCOL_ERROR';
+    this.code = options.code ?? ProtocolErrorCode.Violation;
+    this.detail = options.detail;
   }
 
   static override [Symbol.hasInstance](value: unknown): value is ProtocolError {
@@ -106,3 +122,17 @@ export class RegistryError extends Error {
   }
 }
 Object.defineProperty(RegistryError.prototype, registryBrand, { value: true });
+
+/** The message of the error that stands for a bug: the peer sees no internals. */
+export const INTERNAL_ERROR_MESSAGE = 'Internal error';
+
+/**
+ * What a session's one catch does with whatever was thrown: a `ProtocolError` passes through; any
+ * other error is a bug, logged with its stack, and becomes a 1011 `ProtocolError` whose message
+ * ({@link INTERNAL_ERROR_MESSAGE}) hides it from the peer.
+ */
+export function toProtocolError<Detail = unknown>(error: unknown, log?: { error(fields: Record<string, unknown>, message?: string): void }): ProtocolError<Detail> {
+  if (error instanceof ProtocolError) return error as ProtocolError<Detail>;
+  log?.error({ err: error }, 'session failed; closing with 1011');
+  return new ProtocolError<Detail>(1011, INTERNAL_ERROR_MESSAGE, { code: ProtocolErrorCode.Internal, cause: error });
+}

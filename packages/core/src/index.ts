@@ -22,7 +22,7 @@ export type {
 } from './contract.js';
 
 // Errors
-export { HandshakeError, HandshakeErrorCode, ProtocolError, RegistryError, RegistryErrorCode } from './errors.js';
+export { HandshakeError, HandshakeErrorCode, INTERNAL_ERROR_MESSAGE, ProtocolError, ProtocolErrorCode, RegistryError, RegistryErrorCode, toProtocolError } from './errors.js';
 
 // Negotiation and the adapter registry
 export { parseProtocolOffer, chooseProtocol } from './negotiation.js';
@@ -49,6 +49,7 @@ export {
   isRegisteredSubprotocol,
   isSendableCloseCode,
   isToken,
+  limitCloseReason,
   subprotocol,
   subprotocolCaseConflict,
   validateClose,
@@ -73,7 +74,10 @@ export type {
 // Bus
 export { createMemoryBus } from './bus/memory.js';
 export type { MemoryBus } from './bus/memory.js';
-export type { Bus, BusHandler, BusMessage, BusSubscription, MessageOrigin, QoS } from './bus/types.js';
+export type { Bus, BusHandler, BusMessage, BusSubscribeOptions, BusSubscription, MessageOrigin, QoS } from './bus/types.js';
+export { TopicTrie } from './bus/trie.js';
+export { createBusBridge, publishToBus } from './bus/bridge.js';
+export type { BusBridge, BusBridgeOptions } from './bus/bridge.js';
 export {
   createTopicMapper,
   decodeTopicLevel,
@@ -91,4 +95,8 @@ export type { TopicMapper, TopicSyntax } from './bus/topics.js';
 export { systemClock } from './clock.js';
 export { silentLogger, noopMetrics } from './logging.js';
 export { createConnectionScope } from './scope.js';
+export { createDeadlineSweep } from './sweep.js';
+export type { DeadlineSweep, Watched } from './sweep.js';
+export { resolveOptions } from './options.js';
+export type { OptionsOf } from './options.js';
 export type { ConnectionScope, ScopeHoldings } from './scope.js';

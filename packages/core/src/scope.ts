@@ -31,17 +31,17 @@ export function createConnectionScope(parent: AdapterContext, bindings: Record<s
   const timers = new Set<Timer>();
 
   // Maps the tracked wrapper back to the parent's subscription for `hasSubscribers(topic, except)`.
-  const inners = new WeakMap<BusSubscription, BusSubscription>();
+  const inners = new WeakMap<object, BusSubscription>();
   const bus: Bus = {
     publish: (message) => parent.bus.publish(message),
     ...(parent.bus.hasSubscribers
       ? {
-          hasSubscribers: (topic: string, except?: BusSubscription) =>
-            parent.bus.hasSubscribers!(topic, except === undefined ? undefined : (inners.get(except) ?? except)),
+          hasSubscribers: (topic: string, except?: BusSubscription | object) =>
+            parent.bus.hasSubscribers!(topic, except === undefined ? undefined : (inners.get(except as BusSubscription) ?? except)),
         }
       : {}),
-    subscribe(filter, handler) {
-      const inner = parent.bus.subscribe(filter, handler);
+    subscribe(filter, handler, options) {
+      const inner = parent.bus.subscribe(filter, handler, options);
       const tracked: BusSubscription = {
         filter: inner.filter,
         unsubscribe() {

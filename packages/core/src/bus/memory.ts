@@ -3,50 +3,20 @@
  * found, not the number of subscriptions.
  */
 import { isValidTopicFilter, isValidTopicName } from './topics.js';
+import { TopicTrie } from './trie.js';
 import type { Bus, BusHandler, BusMessage, BusSubscription } from './types.js';
 
 interface Entry {
   readonly handler: BusHandler;
+  /** What `hasSubscribers(topic, except)` compares `except` with, besides the subscription. */
+  readonly owner: object | undefined;
   subscription: BusSubscription | undefined;
   active: boolean;
 }
 
-class TrieNode {
-  readonly children = new Map<string, TrieNode>();
-  /** Subscriptions whose filter ends exactly here. */
-  readonly exact = new Set<Entry>();
-  /** Subscriptions whose filter ends with `#` right below this node. */
-  readonly multi = new Set<Entry>();
-
-  constructor(readonly parent: TrieNode | undefined, readonly level: string) {}
-
-  isEmpty(): boolean {
-    return this.children.size === 0 && this.exact.size === 0 && this.multi.size === 0;
-  }
-}
-
-/**
- * Appends every entry whose filter matches `levels` to `out`.
- * [MQTT-4.7.2-1] filters starting with a wildcard never match topics starting with '$'.
- */
-function collect(node: TrieNode, levels: readonly string[], depth: number, dollar: boolean, out: Entry[]): void {
-  const wildcardAllowed = !(dollar && depth === 0);
-  if (wildcardAllowed) for (const entry of node.multi) out.push(entry);
-  if (depth === levels.length) {
-    for (const entry of node.exact) out.push(entry);
-    return;
-  }
-  const exact = node.children.get(levels[depth]!);
-  if (exact) collect(exact, levels, depth + 1, dollar, out);
-  if (wildcardAllowed) {
-    const single = node.children.get('+');
-    if (single) collect(single, levels, depth + 1, dollar, out);
-  }
-}
-
 export interface MemoryBus extends Bus {
   publish(message: BusMessage): void;
-  hasSubscribers(topic: string, except?: BusSubscription): boolean;
+  hasSubscribers(topic: string, except?: BusSubscription | object): boolean;
   /** Number of live subscriptions, for metrics and tests. */
   readonly size: number;
 }
@@ -56,8 +26,7 @@ export interface MemoryBus extends Bus {
  * handler that throws does not stop delivery to the others (the error goes to `onHandlerError`).
  */
 export function createMemoryBus(options: { onHandlerError?: (error: unknown, message: BusMessage) => void } = {}): MemoryBus {
-  const root = new TrieNode(undefined, '');
-  let size = 0;
+  const trie = new TopicTrie<Entry>();
   /** Bumped by every subscribe and unsubscribe; invalidates the match cache. */
   let version = 0;
   let cachedTopic: string | undefined;
@@ -71,17 +40,9 @@ export function createMemoryBus(options: { onHandlerError?: (error: unknown, mes
       console.error(`protoplex bus: a subscriber of ${message.topic} threw`, error);
     });
 
-  const prune = (node: TrieNode): void => {
-    let current: TrieNode | undefined = node;
-    while (current?.parent && current.isEmpty()) {
-      current.parent.children.delete(current.level);
-      current = current.parent;
-    }
-  };
-
   return {
     get size() {
-      return size;
+      return trie.size;
     },
     publish(message) {
       const topic = message.topic;
@@ -93,7 +54,7 @@ export function createMemoryBus(options: { onHandlerError?: (error: unknown, mes
       else {
         if (!isValidTopicName(topic)) throw new TypeError(`invalid topic name ${JSON.stringify(topic)}`);
         const collected: Entry[] = [];
-        collect(root, topic.split('/'), 0, topic.charCodeAt(0) === 0x24, collected);
+        trie.match(topic, (entry) => collected.push(entry));
         targets = collected;
         cachedTopic = topic;
         cachedVersion = version;
@@ -112,56 +73,24 @@ export function createMemoryBus(options: { onHandlerError?: (error: unknown, mes
       }
     },
     hasSubscribers(topic, except) {
-      if (size === 0) return false;
-      const levels = topic.split('/');
-      const dollar = topic.charCodeAt(0) === 0x24;
-      const other = (entries: Set<Entry>): boolean => {
-        for (const entry of entries) if (entry.subscription !== except) return true;
-        return false;
-      };
-      // Same walk as publish, stopping at the first subscription that would receive the message.
-      const walk = (node: TrieNode, depth: number): boolean => {
-        const wildcardAllowed = !(dollar && depth === 0);
-        if (wildcardAllowed && node.multi.size > 0 && other(node.multi)) return true;
-        if (depth === levels.length) return node.exact.size > 0 && other(node.exact);
-        const exact = node.children.get(levels[depth]!);
-        if (exact && walk(exact, depth + 1)) return true;
-        if (!wildcardAllowed) return false;
-        const single = node.children.get('+');
-        return single !== undefined && walk(single, depth + 1);
-      };
-      return walk(root, 0);
+      if (except === undefined) return trie.some(topic);
+      return trie.some(topic, (entry) => entry.subscription !== except && entry.owner !== except);
     },
-    subscribe(filter, handler) {
+    subscribe(filter, handler, options) {
       if (!isValidTopicFilter(filter)) throw new TypeError(`invalid topic filter ${JSON.stringify(filter)}`);
-      const levels = filter.split('/');
-      const isMulti = levels[levels.length - 1] === '#';
-      if (isMulti) levels.pop();
-      let node = root;
-      for (const level of levels) {
-        let child = node.children.get(level);
-        if (!child) {
-          child = new TrieNode(node, level);
-          node.children.set(level, child);
-        }
-        node = child;
-      }
-      const entry: Entry = { handler, subscription: undefined, active: true };
+      const entry: Entry = { handler, owner: options?.owner, subscription: undefined, active: true };
       const subscription: BusSubscription = {
         filter,
         unsubscribe() {
           if (!entry.active) return;
           entry.active = false;
           version++;
-          (isMulti ? node.multi : node.exact).delete(entry);
-          size--;
-          prune(node);
+          trie.remove(filter, entry);
         },
       };
       entry.subscription = subscription;
       version++;
-      (isMulti ? node.multi : node.exact).add(entry);
-      size++;
+      trie.add(filter, entry);
       return subscription;
     },
   };

@@ -58,3 +58,15 @@ describe('createTopicMapper (STOMP syntax)', () => {
     expect(decodeTopicLevel(encoded)).toBe(level);
   });
 });
+
+describe('createTopicMapper busPrefix', () => {
+  const mapper = createTopicMapper({ prefix: '/topic/', separator: '.', single: '*', multi: '#', busPrefix: 'chat' });
+  it('puts native destinations under the bus prefix, both ways', () => {
+    expect(mapper.toBus('/topic/room.1')).toBe('chat/room/1');
+    expect(mapper.toBus('/topic/room.*')).toBe('chat/room/+');
+    expect(mapper.fromBus('chat/room/1')).toBe('/topic/room.1');
+  });
+  it('refuses a prefix with wildcards', () => {
+    expect(() => createTopicMapper({ separator: '.', busPrefix: 'a/#' })).toThrow(TypeError);
+  });
+});

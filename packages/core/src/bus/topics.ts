@@ -98,6 +98,12 @@ export interface TopicSyntax {
   readonly single?: string;
   /** Multi-level wildcard, e.g. `#` for STOMP, or undefined when the protocol has none. */
   readonly multi?: string;
+  /**
+   * Canonical levels every mapped topic lives under, e.g. `chat` puts native `room.1` at
+   * `chat/room/1`, so a protocol's topics do not mix with other protocols' unless a bridge wants
+   * them to. Must be a valid topic name without wildcards. @default '' (the canonical root)
+   */
+  readonly busPrefix?: string;
 }
 
 /** A reversible mapping between a protocol's destinations and canonical topics. */
@@ -116,6 +122,11 @@ export interface TopicMapper {
  */
 export function createTopicMapper(syntax: TopicSyntax): TopicMapper {
   const prefix = syntax.prefix ?? '';
+  const busPrefix = syntax.busPrefix ?? '';
+  if (busPrefix !== '' && (!isValidTopicName(busPrefix) || busPrefix.endsWith(SEPARATOR))) {
+    throw new TypeError(`busPrefix must be a topic name without wildcards or a trailing '/', got ${JSON.stringify(busPrefix)}`);
+  }
+  const busHead = busPrefix === '' ? '' : busPrefix + SEPARATOR;
   return {
     toBus(native) {
       if (!native.startsWith(prefix)) return undefined;
@@ -131,10 +142,11 @@ export function createTopicMapper(syntax: TopicSyntax): TopicMapper {
           out.push(MULTI);
         } else out.push(encodeTopicLevel(level));
       }
-      return joinTopic(out);
+      return busHead + joinTopic(out);
     },
     fromBus(canonical) {
-      const levels = splitTopic(canonical).map((level) => {
+      const own = busHead !== '' && canonical.startsWith(busHead) ? canonical.slice(busHead.length) : canonical;
+      const levels = splitTopic(own).map((level) => {
         if (level === SINGLE && syntax.single !== undefined) return syntax.single;
         if (level === MULTI && syntax.multi !== undefined) return syntax.multi;
         return decodeTopicLevel(level);

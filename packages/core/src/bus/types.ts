@@ -34,6 +34,15 @@ export interface BusMessage {
 
 export type BusHandler = (message: BusMessage) => void;
 
+export interface BusSubscribeOptions {
+  /**
+   * Groups this subscription with others under one owner object (an adapter's bridge, say), so
+   * that `hasSubscribers(topic, owner)` can ask whether anybody *else* wants a topic.
+   * @default the subscription itself
+   */
+  readonly owner?: object;
+}
+
 export interface BusSubscription {
   readonly filter: string;
   /** Stops delivery. Idempotent. */
@@ -43,8 +52,14 @@ export interface BusSubscription {
 export interface Bus {
   /**
    * Delivers `message` to every subscription whose filter matches its topic. The in-memory bus
-   * delivers synchronously; a networked driver returns a promise that settles once the message
-   * left the node.
+   * delivers synchronously, before `publish` returns: a publisher's own matching subscription sees
+   * the message while the publisher is still running. A networked driver returns a promise that
+   * settles once the message left the node, and delivers on other nodes later.
+   *
+   * Drivers MUST hand the same message object to every matching subscription on a node, so that
+   * a subscriber holding several overlapping filters can tell one message from two (see
+   * `createBusBridge`), and MUST NOT deliver a message twice on one node (locally, then again as
+   * echoed back by the network).
    * @throws TypeError when `message.topic` is not a valid topic name
    */
   publish(message: BusMessage): void | Promise<void>;
@@ -52,12 +67,13 @@ export interface Bus {
    * @param filter a topic filter (`+` and `#` allowed as whole levels, `#` last)
    * @throws TypeError when `filter` is not a valid topic filter
    */
-  subscribe(filter: string, handler: BusHandler): BusSubscription;
+  subscribe(filter: string, handler: BusHandler, options?: BusSubscribeOptions): BusSubscription;
   /**
-   * Whether a message published on `topic` could reach any subscription other than `except`.
+   * Whether a message published on `topic` could reach any subscription other than `except`
+   * (one subscription, or every subscription made with `except` as its `owner`).
    * Lets a publisher skip building a message (encoding, headers) that nobody would receive.
    * Optional: a driver that cannot tell (a networked one) omits it, and callers then assume true.
    * MUST NOT return false while a matching subscription exists.
    */
-  hasSubscribers?(topic: string, except?: BusSubscription): boolean;
+  hasSubscribers?(topic: string, except?: BusSubscription | object): boolean;
 }

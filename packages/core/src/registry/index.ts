@@ -184,6 +184,26 @@ export function closeCode(code: number): CloseCodeInfo | undefined {
 export const CLOSE_REASON_MAX_BYTES = 123;
 
 /**
+ * Cuts `text` to at most {@link CLOSE_REASON_MAX_BYTES} bytes of UTF-8, at a code point
+ * boundary, so any error message can be used as a close reason (RFC 6455 §5.5: "All control
+ * frames MUST have a payload length of 125 bytes or less", two of which are the code).
+ */
+export function limitCloseReason(text: string): string {
+  if (text.length <= CLOSE_REASON_MAX_BYTES / 3 || closeReasonByteLength(text) <= CLOSE_REASON_MAX_BYTES) return text;
+  let bytes = 0;
+  let end = 0;
+  while (end < text.length) {
+    const unit = text.charCodeAt(end);
+    const pair = unit >= 0xd800 && unit <= 0xdbff && end + 1 < text.length && (text.charCodeAt(end + 1) & 0xfc00) === 0xdc00;
+    const size = unit < 0x80 ? 1 : unit < 0x800 ? 2 : pair ? 4 : 3;
+    if (bytes + size > CLOSE_REASON_MAX_BYTES) break;
+    bytes += size;
+    end += pair ? 2 : 1;
+  }
+  return text.slice(0, end);
+}
+
+/**
  * Length of `reason` in UTF-8 bytes, which is what the 123-byte limit counts (`'€'.length` is 1,
  * its encoding is 3 bytes). Equals `new TextEncoder().encode(reason).length`, including a lone
  * surrogate counting as the 3 bytes of U+FFFD, without allocating.

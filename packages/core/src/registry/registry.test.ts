@@ -14,6 +14,7 @@ import {
   VERSION_NUMBERS,
   closeCode,
   closeReasonByteLength,
+  limitCloseReason,
   extension,
   isRegisteredSubprotocol,
   isSendableCloseCode,
@@ -335,6 +336,20 @@ describe('close reasons', () => {
     expect(closeReasonByteLength('😀')).toBe(4);
     expect(closeReasonByteLength('\uD800')).toBe(3);
     expect(closeReasonByteLength('\uDC00\uD800')).toBe(6);
+  });
+
+  test.prop([fc.string({ unit: 'binary', maxLength: 200 })])('limitCloseReason cuts to a sendable prefix at a code point boundary', (text) => {
+    const cut = limitCloseReason(text);
+    expect(text.startsWith(cut)).toBe(true);
+    expect(closeReasonByteLength(cut)).toBeLessThanOrEqual(123);
+    if (closeReasonByteLength(text) <= 123) expect(cut).toBe(text);
+    else {
+      // Nothing more fits, and no surrogate pair is split.
+      const next = text.codePointAt(cut.length)!;
+      expect(closeReasonByteLength(cut + String.fromCodePoint(next))).toBeGreaterThan(123);
+      const last = cut.charCodeAt(cut.length - 1);
+      if (last >= 0xd800 && last <= 0xdbff) expect((text.charCodeAt(cut.length) & 0xfc00) === 0xdc00).toBe(false);
+    }
   });
 
   test.prop([fc.string({ unit: 'binary' })])('agrees with TextEncoder on any string', (reason) => {

@@ -13,3 +13,7 @@ export type { FakeClock } from './fake-clock.js';
 // Conformance
 export { runConformance } from './conformance.js';
 export type { ConformanceOptions } from './conformance.js';
+
+// Codec properties
+export { runCodecProperties } from './codec.js';
+export type { CodecProperties } from './codec.js';

@@ -1,0 +1,22 @@
+/**
+ * Option resolution every adapter shares: an explicit `undefined` means "the default", as it does
+ * for a missing key, so `stomp({ heartBeat: config.heartBeat })` works when the config has none.
+ */
+
+/** Options as users may pass them: every key optional, `undefined` allowed. */
+export type OptionsOf<Defaults> = { [K in keyof Defaults]?: Defaults[K] | undefined };
+
+/**
+ * `defaults` overlaid with the keys of `options` that are not undefined. Shallow: nested objects
+ * are replaced, not merged.
+ */
+export function resolveOptions<Defaults extends object, Given extends object = OptionsOf<Defaults>>(defaults: Defaults, options: Given | undefined): Defaults & { [K in keyof Given]-?: Exclude<Given[K], undefined> } {
+  const out = { ...defaults } as Record<string, unknown>;
+  if (options) {
+    for (const key of Object.keys(options)) {
+      const value = (options as Record<string, unknown>)[key];
+      if (value !== undefined) out[key] = value;
+    }
+  }
+  return out as Defaults & { [K in keyof Given]-?: Exclude<Given[K], undefined> };
+}
