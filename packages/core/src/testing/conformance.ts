@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { ProtocolAdapter, UpgradeRequest } from '../contract.js';
 import { createAdapterRegistry } from '../adapter-registry.js';
 import { isToken } from '../registry/token.js';
+import { createMemoryBus } from '../bus/memory.js';
 import { createTestHarness, type TestHarness, type TestPeer } from './harness.js';
 
 export interface ConformanceOptions {
@@ -59,6 +60,19 @@ export function runConformance(createAdapter: () => ProtocolAdapter, options: Co
       expect(() => createAdapterRegistry([probe])).not.toThrow();
     });
 
+    if (probe.recognize) {
+      it('recognize() never throws, claims only its own ids, and claims its own samples or nothing', () => {
+        const own = new Set([...probe.protocols, ...(probe.aliases ?? [])]);
+        const random = createRandom((options.seed ?? 0x5eed) ^ 0x7ec0);
+        for (let i = 0; i < runs; i++) {
+          const { data, isBinary } = randomMessage(random, options.samples ?? []);
+          let id: string | undefined;
+          expect(() => (id = probe.recognize!(data, isBinary)), describeMessage(data)).not.toThrow();
+          if (id !== undefined) expect(own.has(id), `recognize() returned ${id}`).toBe(true);
+        }
+      });
+    }
+
     for (const protocol of ids) {
       describe(protocol, () => {
         it('opens a session without throwing and with nothing sent but protocol frames', async () => {
@@ -98,6 +112,21 @@ export function runConformance(createAdapter: () => ProtocolAdapter, options: Co
           const peer = await connect(harness, createAdapter(), protocol);
           if (!peer.closed) peer.drop();
           expectClean(peer);
+        });
+
+        // Adapter-wide state (a bus bridge, a deadline sweep) lives in the server-wide context,
+        // where the connection scope cannot see it: compare the whole harness before and after.
+        it('leaves no server-wide bus subscription or timer behind once its sessions are gone', async () => {
+          const bus = createMemoryBus();
+          const harness = createTestHarness({ bus });
+          const adapter = createAdapter();
+          await harness.setup(adapter);
+          const before = { subscriptions: bus.size, timers: harness.clock.pending };
+          const first = await connect(harness, adapter, protocol);
+          const second = await connect(harness, adapter, protocol);
+          if (!first.closed) first.close(1000, '');
+          if (!second.closed) second.drop();
+          expect({ subscriptions: bus.size, timers: harness.clock.pending }).toEqual(before);
         });
 
         it('releases everything after keep-alive time passes and the peer goes away', async () => {

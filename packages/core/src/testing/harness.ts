@@ -69,6 +69,8 @@ export interface TestHarness {
   readonly context: AdapterContext;
   /** Runs `adapter.setup` once (per adapter object) and opens a session on a fresh in-memory connection. */
   connect(adapter: ProtocolAdapter, options?: ConnectOptions): Promise<TestPeer>;
+  /** Runs `adapter.setup` once (per adapter object) without opening a session. */
+  setup(adapter: ProtocolAdapter): Promise<void>;
   /** Every peer opened so far. */
   readonly peers: readonly TestPeer[];
 }
@@ -113,19 +115,23 @@ export function createTestHarness(options: HarnessOptions = {}): TestHarness {
   };
   const setUp = new WeakMap<ProtocolAdapter, Promise<void>>();
   const peers: TestPeer[] = [];
+  const setup = (adapter: ProtocolAdapter): Promise<void> => {
+    let ready = setUp.get(adapter);
+    if (!ready) {
+      ready = Promise.resolve(adapter.setup?.(context));
+      setUp.set(adapter, ready);
+    }
+    return ready;
+  };
 
   return {
     bus,
     clock,
     context,
     peers,
+    setup,
     async connect(adapter, connectOptions = {}) {
-      let ready = setUp.get(adapter);
-      if (!ready) {
-        ready = Promise.resolve(adapter.setup?.(context));
-        setUp.set(adapter, ready);
-      }
-      await ready;
+      await setup(adapter);
       const peer = openPeer(adapter, context, connectOptions);
       peers.push(peer);
       return peer;
