@@ -10,7 +10,7 @@ export type OptionsOf<Defaults> = { [K in keyof Defaults]?: Defaults[K] | undefi
  * `defaults` overlaid with the keys of `options` that are not undefined. Shallow: nested objects
  * are replaced, not merged.
  */
-export function resolveOptions<Defaults extends object, Given extends object = OptionsOf<Defaults>>(defaults: Defaults, options: Given | undefined): Defaults & { [K in keyof Given]-?: Exclude<Given[K], undefined> } {
+export function resolveOptions<Defaults extends object, Given extends object = OptionsOf<Defaults>>(defaults: Defaults, options: Given | undefined): Defaults & Omit<Given, keyof Defaults> {
   const out = { ...defaults } as Record<string, unknown>;
   if (options) {
     for (const key of Object.keys(options)) {
@@ -18,5 +18,6 @@ export function resolveOptions<Defaults extends object, Given extends object = O
       if (value !== undefined) out[key] = value;
     }
   }
-  return out as Defaults & { [K in keyof Given]-?: Exclude<Given[K], undefined> };
+  // Keys with a default are always set; keys without one (hooks) stay as optional as given.
+  return out as Defaults & Omit<Given, keyof Defaults>;
 }

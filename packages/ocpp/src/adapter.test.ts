@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createTestRequest } from '@protoplex/core/testing';
 import { HandshakeError, type TlsInfo, type UpgradeRequest } from '@protoplex/core';
-import { ocpp, type AuthenticateInfo, type OcppOptions } from './adapter.js';
+import { ocpp, ocppDefaults, type AuthenticateInfo, type OcppOptions } from './adapter.js';
 import type { OcppVersion } from './constants.js';
 
 const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -38,6 +38,12 @@ describe('ocpp()', () => {
     expect(ocpp({ versions: ['ocpp1.6', 'ocpp2.0.1'] }).protocols).toEqual(['ocpp1.6', 'ocpp2.0.1']);
   });
 
+  it('takes the default of an option given as undefined', async () => {
+    const csms = ocpp({ versions: undefined, securityProfile: undefined, heartbeatInterval: undefined });
+    expect(csms.protocols).toEqual(ocppDefaults.versions);
+    await expect(csms.authorize!(request('CP1'), 'ocpp2.0.1')).resolves.toEqual({ identity: 'CP1' });
+  });
+
   it('refuses an unknown version at creation', () => {
     expect(() => ocpp({ versions: ['ocpp3.0' as OcppVersion] })).toThrow(TypeError);
   });
@@ -57,13 +63,12 @@ describe('authorize', () => {
     expect(await refusal({}, request(undefined))).toMatchObject({ status: 404 });
   });
 
-  it('profile 1: refuses a missing Basic header with 401 and a challenge', async () => {
-    const result = await refusal({ securityProfile: 1 }, request('CP1'));
+  it('applies the security profile before authenticate (rules and their tests: security.ts)', async () => {
+    let called = false;
+    const result = await refusal({ securityProfile: 1, authenticate: () => (called = true) }, request('CP1'));
     expect(result).toMatchObject({ status: 401, headers: { 'WWW-Authenticate': expect.stringContaining('Basic') } });
-  });
-
-  it('profile 1: refuses a Basic user-id other than the identity with 401', async () => {
-    expect(await refusal({ securityProfile: 1 }, request('CP1', { headers: { authorization: basic('CP2', 'secretsecretsecret') } }))).toMatchObject({ status: 401 });
+    expect(called).toBe(false);
+    expect(await refusal({ securityProfile: 2 }, request('CP1', { headers: { authorization: basic('CP1', 'secretsecretsecret') } }))).toMatchObject({ status: 403 });
   });
 
   it('profile 1: passes the password to authenticate and accepts when it returns true', async () => {
@@ -87,20 +92,17 @@ describe('authorize', () => {
     expect(await refusal({ authenticate: () => { throw new Error('db down'); } }, request('CP1'))).toMatchObject({ status: 500 });
   });
 
-  it('profile 2: refuses a connection without TLS with 403', async () => {
-    expect(await refusal({ securityProfile: 2 }, request('CP1', { headers: { authorization: basic('CP1', 'secretsecretsecret') } }))).toMatchObject({ status: 403 });
+  it('passes the verified certificate to authenticate (profile 3)', async () => {
+    const seen: AuthenticateInfo[] = [];
+    const certificate = tls('CP1');
+    expect(await refusal({ securityProfile: 3, authenticate: (info) => void seen.push(info) }, request('CP1', { tls: certificate }))).toBe('accepted');
+    expect(seen[0]).toMatchObject({ identity: 'CP1', password: undefined, certificate });
   });
 
-  it('profile 2: accepts Basic over TLS', async () => {
-    expect(await refusal({ securityProfile: 2 }, request('CP1', { headers: { authorization: basic('CP1', 'secretsecretsecret') }, tls: { authorized: false } }))).toBe('accepted');
-  });
-
-  it('profile 3: requires a verified client certificate whose CN is the identity', async () => {
-    expect(await refusal({ securityProfile: 3 }, request('CP1', { tls: { authorized: false } }))).toMatchObject({ status: 401 });
-    expect(await refusal({ securityProfile: 3 }, request('CP1', { tls: tls('CP1', false) }))).toMatchObject({ status: 401 });
-    expect(await refusal({ securityProfile: 3 }, request('CP1', { tls: tls('CP2') }))).toMatchObject({ status: 401 });
-    expect(await refusal({ securityProfile: 3 }, request('CP1', { tls: tls('CP1') }))).toBe('accepted');
-    expect(await refusal({ securityProfile: 3, matchCertificateCommonName: false }, request('CP1', { tls: tls('CP2') }))).toBe('accepted');
+  it('challenges for Basic on a 401 from authenticate only where Basic is in play', async () => {
+    const withCredentials = request('CP1', { headers: { authorization: basic('CP1', 'wrongwrongwrong!') } });
+    expect(await refusal({ authenticate: () => false }, withCredentials)).toMatchObject({ status: 401, headers: { 'WWW-Authenticate': expect.stringContaining('Basic') } });
+    expect(await refusal({ authenticate: () => false }, request('CP1'))).toEqual({ status: 401, message: 'bad credentials', headers: {} });
   });
 
   it('refuses a second connection with 409 when duplicate is "refuse"', async () => {

@@ -1,11 +1,13 @@
 /**
  * The `ProtocolAdapter` object plus the CSMS API. Wiring only: the protocol rules live in
- * session.ts, codec.ts, schemas.ts and identity.ts.
+ * session.ts, codec.ts, schemas.ts, identity.ts and security.ts.
  */
 import {
   CloseCode,
   HandshakeError,
   HandshakeErrorCode,
+  ProtocolError,
+  resolveOptions,
   type AdapterContext,
   type BusSubscription,
   type Connection,
@@ -18,9 +20,10 @@ import { routeCommand } from './commands.js';
 import { OCPP_VERSIONS, isOcppVersion, type OcppVersion } from './constants.js';
 import { createDefaultHandlers } from './defaults.js';
 import { OcppNotConnectedError } from './errors.js';
-import { identityProblem, parseBasicAuth } from './identity.js';
+import { identityProblem } from './identity.js';
 import { actionsOf, isSendOnly, validatorOf } from './schemas.js';
-import { OcppSession, type AnyCallHandler, type SessionHost } from './session.js';
+import { checkSecurityProfile, refusalHeaders, type SecurityPolicy, type SecurityProfile } from './security.js';
+import { OcppSession, type AnyCallHandler, type OcppFault, type SessionHost } from './session.js';
 import { COMMAND_FILTER } from './topics.js';
 import type { ActionOf, CallActionOf, CallHandler, CallOptions, CsmsEvents, RequestOf, ResponseOf, StationHandle, StationInfo } from './types.js';
 
@@ -54,13 +57,16 @@ export interface OcppOptions {
    * certificate the server's CA verified. TLS itself comes from the server's TLS options.
    * @default 0
    */
-  securityProfile?: 0 | 1 | 2 | 3;
+  securityProfile?: SecurityProfile;
   /**
    * Profile 3: require the client certificate's subject CN to equal the identity.
    * @default true
    */
   matchCertificateCommonName?: boolean;
-  /** Called for every handshake after the identity and profile checks. */
+  /**
+   * Called for every handshake after the identity and profile checks; see {@link AuthenticateHook}.
+   * @default undefined (every station that passes the identity and profile checks is accepted)
+   */
   authenticate?: AuthenticateHook;
   /**
    * What a second connection with an identity already connected does: `'replace'` closes the
@@ -84,12 +90,15 @@ export interface OcppOptions {
    */
   maxMessageLength?: number;
   /**
-   * Publish station CALLs/SENDs and their answers on `ocpp/cp/{identity}/{Action}[/result]`.
+   * Publish station CALLs/SENDs and their answers on `ocpp/cp/{identity}/{Action}[/result]`,
+   * each only when the bus has a subscriber for its topic (`hasSubscribers`): a message nobody
+   * receives is never built.
    * @default true
    */
   publish?: boolean;
   /**
-   * Turn messages on `ocpp/cs/{identity}/{Action}` into CALLs to the station.
+   * Turn messages on `ocpp/cs/{identity}/{Action}` into CALLs to the station. The adapter then
+   * holds one bus subscription, `ocpp/cs/+/+` ({@link COMMAND_FILTER}), for every station.
    * @default true
    */
   commands?: boolean;
@@ -128,8 +137,8 @@ export interface PrecompileTarget {
   readonly action: string;
 }
 
-/** Defaults of every option; see {@link OcppOptions}. */
-export const defaultOptions = {
+/** Defaults of every option but the `authenticate` hook; see {@link OcppOptions}. */
+export const ocppDefaults: Readonly<Required<Omit<OcppOptions, 'authenticate'>>> = Object.freeze({
   versions: OCPP_VERSIONS,
   securityProfile: 0,
   matchCertificateCommonName: true,
@@ -143,7 +152,7 @@ export const defaultOptions = {
   defaultHandlers: true,
   heartbeatInterval: 300,
   precompile: [] as readonly PrecompileTarget[],
-} as const satisfies Required<Omit<OcppOptions, 'authenticate'>>;
+});
 
 /** What `stats()` returns: JSON-serialisable, for the demo dashboard. */
 export interface OcppStats {
@@ -151,7 +160,7 @@ export interface OcppStats {
 }
 
 /** The adapter plus the CSMS API. */
-export interface OcppCsms extends ProtocolAdapter {
+export interface OcppAdapter extends ProtocolAdapter {
   readonly name: 'ocpp';
   readonly protocols: readonly OcppVersion[];
   /** Connected stations by identity. */
@@ -183,8 +192,10 @@ interface HandlerEntry {
 }
 
 /** Creates the OCPP-J central system adapter. Mount it on a route with an `identity` parameter. */
-export function ocpp(options: OcppOptions = {}): OcppCsms {
-  const config = { ...defaultOptions, ...stripUndefined(options) };
+export function ocpp(options: OcppOptions = {}): OcppAdapter {
+  const { authenticate, ...rest } = options;
+  const config = resolveOptions(ocppDefaults, rest);
+  const security: SecurityPolicy = { profile: config.securityProfile, matchCertificateCommonName: config.matchCertificateCommonName };
   const versions = [...config.versions];
   for (const version of versions) if (!isOcppVersion(version)) throw new TypeError(`unsupported OCPP version ${String(version)}`);
   if (!Number.isInteger(config.heartbeatInterval) || config.heartbeatInterval < 0) {
@@ -238,11 +249,13 @@ export function ocpp(options: OcppOptions = {}): OcppCsms {
     attach(session) {
       const previous = sessions.get(session.identity);
       if (previous && previous.isOpen) {
+        // One connection per identity (the `duplicate` option; our rule, OCPP-J names none):
+        // commands, `station()` and the bus topics address a station by its identity.
         if (config.duplicate === 'refuse') {
-          session.fail(CloseCode.PolicyViolation, 'identity already connected');
+          session.fail(new ProtocolError<OcppFault>(CloseCode.PolicyViolation, 'identity already connected'));
           return;
         }
-        previous.fail(CloseCode.NormalClosure, 'replaced by a new connection');
+        previous.fail(new ProtocolError<OcppFault>(CloseCode.NormalClosure, 'replaced by a new connection'));
       }
       if (!session.isOpen) return;
       sessions.set(session.identity, session);
@@ -279,7 +292,7 @@ export function ocpp(options: OcppOptions = {}): OcppCsms {
     },
   } as ReadonlyMap<string, StationInfo>;
 
-  const csms: OcppCsms = {
+  const csms: OcppAdapter = {
     name: 'ocpp',
     protocols: versions,
     stations: stationsView,
@@ -294,13 +307,15 @@ export function ocpp(options: OcppOptions = {}): OcppCsms {
         if (!isSendOnly(version, action)) validatorOf(version, action, 'response');
       }
       if (config.commands) {
-        // One server-wide subscription routes every command to the session holding its identity
-        // on this node, and answers NotConnected for the others.
+        // A command inbox, not a bridge: `ocpp/cs/+/+` carries only messages addressed to this
+        // adapter, so holding it costs nothing when nobody sends commands. It is server-wide
+        // rather than per station because a command for a station that is not connected must
+        // still be answered (NotConnected), or its sender waits for a result that never comes.
         const bus = context.bus;
         const commandHost = {
           sessionOf: (identity: string) => sessions.get(identity),
           replyNotConnected: config.replyNotConnected,
-          warn: (error: unknown) => serverLog?.warn({ err: error }, 'bus publish failed'),
+          log: context.log,
         };
         commandSubscription = bus.subscribe(COMMAND_FILTER, (message) => routeCommand(bus, commandHost, message));
       }
@@ -316,45 +331,17 @@ export function ocpp(options: OcppOptions = {}): OcppCsms {
       if (problem) throw new HandshakeError(400, problem);
       if (config.duplicate === 'refuse' && sessions.get(identity)?.isOpen) throw new HandshakeError(409, 'a station with this identity is already connected');
 
-      const tls = request.tls;
-      const profile = config.securityProfile;
-      if ((profile === 2 || profile === 3) && !tls) {
-        // OCPP 2.0.1 Part 2 §2 (security profiles): profile 2 is "TLS with Basic Authentication",
-        // profile 3 "TLS with Client Side Certificates"; neither exists without TLS.
-        throw new HandshakeError(403, `security profile ${profile} requires TLS`);
-      }
-      const credentials = parseBasicAuth(request.headers['authorization']);
-      const challenge = { 'WWW-Authenticate': 'Basic realm="OCPP", charset="UTF-8"' };
-      if (credentials === null) throw new HandshakeError(401, 'malformed Basic credentials', { headers: challenge });
-      if (profile === 1 || profile === 2) {
-        // 2.0.1 Part 2 §2 and the 1.6 security whitepaper, profiles 1 and 2: the station sends
-        // HTTP Basic credentials whose user-id is its identity.
-        if (!credentials) throw new HandshakeError(401, 'HTTP Basic authentication required', { headers: challenge });
-      }
-      if (credentials && credentials.username !== identity) {
-        throw new HandshakeError(401, 'the Basic user-id must equal the charging station identity', { headers: challenge });
-      }
-      if (profile === 3) {
-        // Profile 3: the CSMS verifies the Charging Station certificate against its CA.
-        if (!tls?.authorized || !tls.peerCertificate) throw new HandshakeError(401, 'a verified client certificate is required');
-        if (config.matchCertificateCommonName) {
-          const cn = tls.peerCertificate.subject['CN'];
-          const names = Array.isArray(cn) ? cn : cn === undefined ? [] : [cn];
-          if (!names.includes(identity)) throw new HandshakeError(401, 'the client certificate CN does not match the identity');
-        }
-      }
-      if (config.authenticate) {
+      const credentials = checkSecurityProfile(request, identity, security);
+      if (authenticate) {
         let verdict: boolean | 'unknown' | void;
         try {
-          verdict = await config.authenticate({ identity, protocol, password: credentials?.password, certificate: tls, request });
+          verdict = await authenticate({ identity, protocol, password: credentials?.password, certificate: request.tls, request });
         } catch (error) {
           if (error instanceof HandshakeError) throw error;
           throw new HandshakeError(500, 'authentication failed', { cause: error });
         }
         if (verdict === 'unknown') throw new HandshakeError(404, 'unknown charging station', { code: HandshakeErrorCode.NotFound });
-        if (verdict === false) {
-          throw new HandshakeError(401, 'bad credentials', credentials || profile === 1 || profile === 2 ? { headers: challenge } : {});
-        }
+        if (verdict === false) throw new HandshakeError(401, 'bad credentials', { headers: refusalHeaders(security, credentials) });
       }
       const auth: AuthResult = { identity };
       return auth;
@@ -446,8 +433,3 @@ function precompileTargets(option: readonly PrecompileTarget[] | 'all', versions
   return [...option];
 }
 
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const key of Object.keys(value) as Array<keyof T>) if (value[key] !== undefined) out[key] = value[key];
-  return out;
-}

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { test, fc } from '@fast-check/vitest';
-import { encodeFrame, parseMessage, type OcppFrame } from './codec.js';
-import { ErrorClass, OcppVersion, type ErrorClass as ErrorClassType } from './constants.js';
+import { runCodecProperties } from '@protoplex/core/testing';
+import { encodeFrame, parseMessage, type OcppFrame, type ParseResult } from './codec.js';
+import { ErrorClass, MAX_MESSAGE_ID_LENGTH, OCPP_VERSIONS, OcppVersion, UNKNOWN_MESSAGE_ID, type ErrorClass as ErrorClassType } from './constants.js';
 
 /** Three tests per row: parse, generate, and generate-then-parse. */
 function roundTrip(name: string, version: OcppVersion, frame: OcppFrame, wire: string): void {
@@ -85,20 +86,30 @@ const frameOf = (version: OcppVersion): fc.Arbitrary<OcppFrame> => {
   return fc.oneof(...common);
 };
 
-describe('properties', () => {
-  test.prop([versions.chain((version) => fc.tuple(fc.constant(version), frameOf(version)))])('every valid frame survives a round trip', ([version, frame]) => {
-    const parsed = parseMessage(encodeFrame(frame), version);
+// Arbitrary text, plus JSON arrays of up to six values, which reach past JSON.parse into the
+// frame checks.
+const inputs = fc.oneof(fc.string(), fc.array(fc.jsonValue(), { maxLength: 6 }).map((array) => JSON.stringify(array)));
+
+for (const version of OCPP_VERSIONS) {
+  runCodecProperties<OcppFrame, string, ParseResult>({
+    name: `OCPP-J ${version}`,
+    frames: frameOf(version),
+    encode: encodeFrame,
+    decode: (text) => parseMessage(text, version),
+    framesOf: (result) => (result.ok ? [result.frame] : []),
+    refusalOf: (result) => (result.ok ? undefined : result.error.description),
     // JSON drops -0 and undefined the same way for both sides.
-    expect(parsed).toEqual({ ok: true, frame: JSON.parse(JSON.stringify(frame)) as OcppFrame });
+    normalize: (frame) => JSON.parse(JSON.stringify(frame)) as unknown,
+    inputs,
   });
+}
 
-  test.prop([versions, fc.string()])('never throws on arbitrary text', (version, text) => {
+describe('properties', () => {
+  // Not one of the generic codec properties: every refusal says which id its CALLERROR answers.
+  test.prop([versions, inputs])('a refusal names the id to answer with: the frame’s own, or "-1"', (version, text) => {
     const result = parseMessage(text, version);
-    expect(typeof result.ok).toBe('boolean');
-  });
-
-  test.prop([versions, fc.array(fc.jsonValue(), { maxLength: 6 })])('never throws on arbitrary JSON arrays, and refusals name an id', (version, array) => {
-    const result = parseMessage(JSON.stringify(array), version);
-    if (!result.ok) expect(typeof result.error.id).toBe('string');
+    if (result.ok) return;
+    const { id } = result.error;
+    expect(id === UNKNOWN_MESSAGE_ID || (id.length >= 1 && id.length <= MAX_MESSAGE_ID_LENGTH)).toBe(true);
   });
 });

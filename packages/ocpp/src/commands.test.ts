@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createTestHarness, type TestHarness, type TestPeer } from '@protoplex/core/testing';
 import type { BusMessage } from '@protoplex/core';
 import { ocpp, type OcppOptions } from './adapter.js';
@@ -31,6 +31,28 @@ const flush = async (): Promise<void> => {
   for (let i = 0; i < 4; i++) await Promise.resolve();
 };
 
+describe('the command inbox', () => {
+  it('is one subscription to ocpp/cs/+/+ and nothing else: station traffic and other topics stay unwanted', async () => {
+    const csms = ocpp();
+    const harness = createTestHarness();
+    const subscribe = vi.spyOn(harness.bus, 'subscribe');
+    await harness.connect(csms, { protocol: 'ocpp2.0.1', request: { params: { identity: 'CP1' } } });
+    await harness.connect(csms, { protocol: 'ocpp1.6', request: { params: { identity: 'CP2' } } });
+    expect(subscribe.mock.calls.map(([filter]) => filter)).toEqual(['ocpp/cs/+/+']);
+    subscribe.mockRestore();
+    expect(harness.bus.hasSubscribers?.('ocpp/cs/CP9/Reset')).toBe(true);
+    expect(harness.bus.hasSubscribers?.('ocpp/cp/CP1/Heartbeat')).toBe(false);
+    expect(harness.bus.hasSubscribers?.('ocpp/cs/CP1/Reset/result')).toBe(false);
+    expect(harness.bus.hasSubscribers?.('chat/room')).toBe(false);
+  });
+
+  it('is not held with commands: false', async () => {
+    const harness = createTestHarness();
+    await harness.connect(ocpp({ commands: false }), { protocol: 'ocpp2.0.1', request: { params: { identity: 'CP1' } } });
+    expect(harness.bus.hasSubscribers?.('ocpp/cs/CP1/Reset')).toBe(false);
+  });
+});
+
 describe('command results', () => {
   it('publishes a NotConnected result for a station that is not connected', async () => {
     const { harness, results } = await setup('ocpp2.0.1');
@@ -45,6 +67,25 @@ describe('command results', () => {
     peer.close(1000, '');
     command(harness, 'ocpp/cs/CP1/ClearCache', '{}');
     expect(body(results[0])).toMatchObject({ errorCode: 'NotConnected' });
+  });
+
+  it('builds no result nobody subscribes to, though it still runs the command', async () => {
+    const csms = ocpp();
+    const harness = createTestHarness();
+    const peer = await harness.connect(csms, { protocol: 'ocpp2.0.1', request: { params: { identity: 'CP1' } } });
+    const publish = vi.spyOn(harness.bus, 'publish');
+    try {
+      command(harness, 'ocpp/cs/CP9/Reset', '{"type":"Immediate"}');
+      command(harness, 'ocpp/cs/CP1/ClearCache', '{}');
+      const [sent] = frames(peer);
+      expect(sent?.[2]).toBe('ClearCache');
+      peer.send(JSON.stringify([3, sent![1], { status: 'Accepted' }]));
+      await flush();
+      // Only the two commands themselves went through publish.
+      expect(publish.mock.calls.map(([message]) => message.topic)).toEqual(['ocpp/cs/CP9/Reset', 'ocpp/cs/CP1/ClearCache']);
+    } finally {
+      publish.mockRestore();
+    }
   });
 
   it('publishes nothing for a station it does not hold when replyNotConnected is false', async () => {

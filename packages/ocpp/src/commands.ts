@@ -4,9 +4,10 @@
  * happens: the CALLRESULT, the station's CALLERROR, or an error the CSMS made up itself (station
  * not connected, payload not JSON, request failing its schema, timeout). Every error result has
  * one shape, `{ errorCode, errorDescription, errorDetails }`, with header
- * `ocpp-message-type: CALLERROR`.
+ * `ocpp-message-type: CALLERROR`. A result is built only when the bus has a subscriber for its
+ * topic: nobody else could receive it.
  */
-import type { Bus, BusMessage } from '@protoplex/core';
+import { publishToBus, type Bus, type BusMessage, type Logger } from '@protoplex/core';
 import { ErrorClass, errorCodeFor, OcppVersion } from './constants.js';
 import { OcppCallError, OcppNotConnectedError, OcppTimeoutError } from './errors.js';
 import type { OcppSession } from './session.js';
@@ -33,7 +34,8 @@ export interface CommandHost {
   sessionOf(identity: string): OcppSession | undefined;
   /** Publish a `NotConnected` result for stations this node does not hold. */
   readonly replyNotConnected: boolean;
-  readonly warn: (error: unknown) => void;
+  /** Where a failed result publish is reported. */
+  readonly log: Logger;
 }
 
 const encoder = new TextEncoder();
@@ -54,22 +56,23 @@ export function routeCommand(bus: Bus, host: CommandHost, message: BusMessage): 
   const version = session?.version ?? OcppVersion.V201;
 
   const reply = (type: 'CALLRESULT' | 'CALLERROR', body: unknown): void => {
+    // Asked when the answer is ready: a subscriber that exists then is the one that can get it.
+    if (bus.hasSubscribers?.(resultTopic) === false) return;
     const headers: Record<string, string> = { 'ocpp-message-type': type };
     if (session) headers['ocpp-protocol'] = session.version;
     if (correlation !== undefined) headers['correlation-id'] = correlation;
-    try {
-      const done = bus.publish({
+    publishToBus(
+      bus,
+      {
         topic: resultTopic,
         payload: encoder.encode(JSON.stringify(body)),
         contentType: JSON_TYPE,
         headers,
         origin: session ? { protocol: 'ocpp', connectionId: session.connectionId } : { protocol: 'ocpp' },
         qos: 0,
-      });
-      if (done && typeof (done as Promise<void>).then === 'function') (done as Promise<void>).then(undefined, host.warn);
-    } catch (error) {
-      host.warn(error);
-    }
+      },
+      host.log,
+    );
   };
   const replyError = (errorCode: string, errorDescription: string, errorDetails: Record<string, unknown> = {}): void => {
     const body: CommandErrorResult = { errorCode, errorDescription, errorDetails };

@@ -13,7 +13,7 @@ import { WebSocket, type ClientOptions } from 'ws';
 import { RPCClient } from 'ocpp-rpc';
 import { createMemoryBus, silentLogger, type BusMessage } from '@protoplex/core';
 import { createServer, type ProtoplexServer } from '@protoplex/server';
-import { OcppNotConnectedError, ocpp, type OcppCsms, type OcppOptions } from './index.js';
+import { OcppNotConnectedError, ocpp, type OcppAdapter, type OcppOptions } from './index.js';
 
 const NOW = '2026-11-25T12:00:00Z';
 const PASSWORD = 'correct-horse-battery-staple';
@@ -22,12 +22,12 @@ const clients: Array<{ close(options?: unknown): unknown }> = [];
 const sockets: WebSocket[] = [];
 
 interface Started {
-  readonly csms: OcppCsms;
+  readonly csms: OcppAdapter;
   readonly url: string;
   readonly bus: ReturnType<typeof createMemoryBus>;
 }
 
-function withHandlers(csms: OcppCsms): OcppCsms {
+function withHandlers(csms: OcppAdapter): OcppAdapter {
   csms.onCall('BootNotification', () => ({ currentTime: NOW, interval: 300, status: 'Accepted' as const }));
   csms.onCall('Heartbeat', () => ({ currentTime: NOW }));
   return csms;

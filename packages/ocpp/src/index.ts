@@ -3,9 +3,10 @@
  */
 
 // Adapter and CSMS API
-export { ocpp, defaultOptions } from './adapter.js';
+export { ocpp, ocppDefaults } from './adapter.js';
 export { DEFAULT_HANDLED_ACTIONS } from './defaults.js';
-export type { AuthenticateHook, AuthenticateInfo, OcppCsms, OcppOptions, OcppStats, PrecompileTarget } from './adapter.js';
+export type { AuthenticateHook, AuthenticateInfo, OcppAdapter, OcppOptions, OcppStats, PrecompileTarget } from './adapter.js';
+export type { SecurityProfile } from './security.js';
 export type {
   ActionMaps,
   ActionOf,

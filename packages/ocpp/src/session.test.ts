@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { test as fcTest, fc } from '@fast-check/vitest';
 import { createTestHarness, type TestHarness, type TestPeer } from '@protoplex/core/testing';
-import type { BusMessage } from '@protoplex/core';
+import type { BusMessage, Logger } from '@protoplex/core';
 import { ocpp, type OcppOptions } from './adapter.js';
 import { OcppCallError, OcppNotConnectedError, OcppTimeoutError } from './errors.js';
 import type { OcppVersion } from './constants.js';
@@ -10,9 +10,9 @@ const NOW = '2026-11-25T12:00:00Z';
 const boot201 = { reason: 'PowerUp', chargingStation: { model: 'M1', vendorName: 'V' } };
 const boot16 = { chargePointVendor: 'V', chargePointModel: 'M1' };
 
-async function setup(protocol: OcppVersion, options: OcppOptions = {}, identity = 'CP1') {
+async function setup(protocol: OcppVersion, options: OcppOptions = {}, identity = 'CP1', log?: Logger) {
   const csms = ocpp(options);
-  const harness = createTestHarness();
+  const harness = createTestHarness(log ? { log } : {});
   const peer = await harness.connect(csms, { protocol, request: { params: { identity } } });
   return { csms, harness, peer };
 }
@@ -28,6 +28,20 @@ function collect(harness: TestHarness, filter: string): BusMessage[] {
 }
 
 const text = (message: BusMessage): unknown => JSON.parse(new TextDecoder().decode(message.payload));
+
+/** A logger that keeps what was logged at `error`. */
+function errorLog(): { log: Logger; errors: Array<Record<string, unknown>> } {
+  const errors: Array<Record<string, unknown>> = [];
+  const noop = (): void => {};
+  const log: Logger = {
+    debug: noop,
+    info: noop,
+    warn: noop,
+    error: (fields: Record<string, unknown> | string) => void errors.push(typeof fields === 'string' ? { message: fields } : fields),
+    child: () => log,
+  };
+  return { log, errors };
+}
 
 describe('inbound CALLs', () => {
   it('answers a 2.0.1 BootNotification with the handler response as a CALLRESULT', async () => {
@@ -219,15 +233,22 @@ describe('bad frames', () => {
   it('answers a binary frame with a CALLERROR and closes with 1003', async () => {
     const { peer } = await setup('ocpp2.0.1');
     peer.send(new TextEncoder().encode(JSON.stringify([2, 'b1', 'Heartbeat', {}])), true);
-    expect((frames(peer)[0] as unknown[]).slice(0, 3)).toEqual([4, '-1', 'RpcFrameworkError']);
-    expect(peer.closed).toMatchObject({ code: 1003, by: 'server' });
+    expect(frames(peer)).toEqual([[4, '-1', 'RpcFrameworkError', 'OCPP-J messages must be text frames', {}]]);
+    expect(peer.closed).toEqual({ code: 1003, reason: 'binary frames are not OCPP-J messages', by: 'server' });
+  });
+
+  it('answers a binary frame in 1.6 with FormationViolation', async () => {
+    const { peer } = await setup('ocpp1.6');
+    peer.send(new Uint8Array([0x5b, 0x5d]), true);
+    expect((frames(peer)[0] as unknown[]).slice(0, 3)).toEqual([4, '-1', 'FormationViolation']);
+    expect(peer.closed).toMatchObject({ code: 1003 });
   });
 
   it('answers an oversized message with a CALLERROR and closes with 1009', async () => {
     const { peer } = await setup('ocpp2.0.1', { maxMessageLength: 100 });
     peer.send(JSON.stringify([2, 'big', 'DataTransfer', { vendorId: 'v', data: 'x'.repeat(200) }]));
-    expect((frames(peer)[0] as unknown[])[1]).toBe('-1');
-    expect(peer.closed).toMatchObject({ code: 1009 });
+    expect(frames(peer)).toEqual([[4, '-1', 'RpcFrameworkError', 'Message longer than 100 characters', {}]]);
+    expect(peer.closed).toEqual({ code: 1009, reason: 'message too big', by: 'server' });
   });
 });
 
@@ -326,6 +347,72 @@ describe('the bus', () => {
     expect(text(seen[0]!)).toEqual({});
     expect(text(seen[1]!)).toEqual({ currentTime: NOW });
     expect(seen[0]!.headers).toMatchObject({ 'ocpp-message-id': 'h1', 'ocpp-protocol': 'ocpp2.0.1' });
+  });
+
+  it('builds no bus message for a station CALL nobody subscribes to, and publishes it once when someone does', async () => {
+    const { csms, harness, peer } = await setup('ocpp2.0.1');
+    csms.onCall('Heartbeat', () => ({ currentTime: NOW }));
+    const publish = vi.spyOn(harness.bus, 'publish');
+    // The payload is encoded only to build a bus message: no encoding means nothing was built.
+    const encode = vi.spyOn(TextEncoder.prototype, 'encode');
+    try {
+      peer.send(JSON.stringify([2, 'h1', 'Heartbeat', {}]));
+      expect(frames(peer)).toEqual([[3, 'h1', { currentTime: NOW }]]);
+      expect(publish).not.toHaveBeenCalled();
+      expect(encode).not.toHaveBeenCalled();
+
+      const seen = collect(harness, 'ocpp/cp/#');
+      peer.send(JSON.stringify([2, 'h2', 'Heartbeat', {}]));
+      const topics = publish.mock.calls.map(([message]) => message.topic);
+      expect(topics.filter((topic) => topic === 'ocpp/cp/CP1/Heartbeat')).toHaveLength(1);
+      expect(topics).toEqual(['ocpp/cp/CP1/Heartbeat', 'ocpp/cp/CP1/Heartbeat/result']);
+      expect(seen.map((m) => m.topic)).toEqual(topics);
+    } finally {
+      encode.mockRestore();
+      publish.mockRestore();
+    }
+  });
+
+  it('asks per topic: a subscriber to results only gets no CALL built', async () => {
+    const { csms, harness, peer } = await setup('ocpp1.6');
+    csms.onCall('Authorize', () => {
+      throw new OcppCallError('SecurityError', 'blocked');
+    });
+    const seen = collect(harness, 'ocpp/cp/+/+/result');
+    const publish = vi.spyOn(harness.bus, 'publish');
+    try {
+      peer.send(JSON.stringify([2, 'a1', 'Authorize', { idTag: 'X' }]));
+      expect(publish.mock.calls.map(([message]) => message.topic)).toEqual(['ocpp/cp/CP1/Authorize/result']);
+      expect(text(seen[0]!)).toEqual({ errorCode: 'SecurityError', errorDescription: 'blocked', errorDetails: {} });
+      expect(seen[0]!.headers).toMatchObject({ 'ocpp-message-type': 'CALLERROR', 'ocpp-message-id': 'a1' });
+    } finally {
+      publish.mockRestore();
+    }
+  });
+
+  it('builds no CALLERROR result and no 2.1 SEND message nobody subscribes to', async () => {
+    const { csms, harness, peer } = await setup('ocpp2.1');
+    csms.onCall('Heartbeat', () => {
+      throw new OcppCallError('GenericError', 'no');
+    });
+    csms.onCall('NotifyPeriodicEventStream', () => {});
+    const publish = vi.spyOn(harness.bus, 'publish');
+    try {
+      peer.send(JSON.stringify([2, 'h1', 'Heartbeat', {}]));
+      peer.send(JSON.stringify([6, 's1', 'NotifyPeriodicEventStream', { id: 1, pending: 0, basetime: NOW, data: [] }]));
+      expect(frames(peer)).toEqual([[4, 'h1', 'GenericError', 'no', {}]]);
+      expect(publish).not.toHaveBeenCalled();
+    } finally {
+      publish.mockRestore();
+    }
+  });
+
+  it('publishes nothing with publish: false, subscribers or not', async () => {
+    const { csms, harness, peer } = await setup('ocpp2.0.1', { publish: false });
+    csms.onCall('Heartbeat', () => ({ currentTime: NOW }));
+    const seen = collect(harness, 'ocpp/cp/#');
+    peer.send(JSON.stringify([2, 'h1', 'Heartbeat', {}]));
+    expect(seen).toEqual([]);
   });
 
   it('turns a message on ocpp/cs/{identity}/{Action} into a CALL and publishes its result', async () => {
@@ -445,7 +532,8 @@ describe('stations', () => {
     const harness = createTestHarness();
     const first = await harness.connect(csms, { protocol: 'ocpp1.6', request: { params: { identity: 'CP1' } } });
     const second = await harness.connect(csms, { protocol: 'ocpp2.0.1', request: { params: { identity: 'CP1' } } });
-    expect(first.closed).toMatchObject({ code: 1000, by: 'server' });
+    expect(first.closed).toEqual({ code: 1000, reason: 'replaced by a new connection', by: 'server' });
+    expect(first.takeText()).toEqual([]);
     expect(second.closed).toBeUndefined();
     expect(csms.stations.get('CP1')?.protocol).toBe('ocpp2.0.1');
   });
@@ -456,7 +544,7 @@ describe('stations', () => {
     const first = await harness.connect(csms, { protocol: 'ocpp1.6', request: { params: { identity: 'CP1' } } });
     const second = await harness.connect(csms, { protocol: 'ocpp1.6', request: { params: { identity: 'CP1' } } });
     expect(first.closed).toBeUndefined();
-    expect(second.closed).toMatchObject({ code: 1008 });
+    expect(second.closed).toEqual({ code: 1008, reason: 'identity already connected', by: 'server' });
     expect(csms.stations.size).toBe(1);
   });
 
@@ -469,6 +557,44 @@ describe('stations', () => {
 });
 
 describe('robustness', () => {
+  it('closes with 1011 "Internal error" and logs the bug when answering throws, without a CALLERROR', async () => {
+    const { log, errors } = errorLog();
+    const { csms, peer } = await setup('ocpp2.0.1', { validate: false }, 'CP1', log);
+    // JSON cannot encode a BigInt: the response fails in the session, not in the handler.
+    csms.onCall('Heartbeat', () => ({ currentTime: NOW, big: 1n }) as never);
+    peer.send(JSON.stringify([2, 'h1', 'Heartbeat', {}]));
+    expect(frames(peer)).toEqual([]);
+    expect(peer.closed).toEqual({ code: 1011, reason: 'Internal error', by: 'server' });
+    expect(errors.map((fields) => fields['err'])).toEqual([expect.any(TypeError)]);
+    expect(peer.closeViolations).toEqual([]);
+  });
+
+  it('closes with 1011 when answering an asynchronous handler throws', async () => {
+    const { log, errors } = errorLog();
+    const { csms, peer } = await setup('ocpp1.6', { validate: false }, 'CP1', log);
+    csms.onCall('Heartbeat', async () => ({ currentTime: NOW, big: 1n }) as never);
+    peer.send(JSON.stringify([2, 'h1', 'Heartbeat', {}]));
+    await vi.waitFor(() => expect(peer.closed).toMatchObject({ code: 1011, reason: 'Internal error' }));
+    expect(errors).toHaveLength(1);
+  });
+
+  it('rejects a queued call whose payload JSON cannot encode, keeps the connection and sends the next', async () => {
+    const { csms, peer } = await setup('ocpp2.0.1', { validate: false });
+    const station = csms.station('CP1');
+    const first = station.call('ClearCache', {});
+    const bad = station.call('ClearCache', { big: 1n } as never);
+    const third = station.call('ClearCache', {});
+    const [sent] = frames(peer) as unknown[][];
+    peer.send(JSON.stringify([3, sent![1], { status: 'Accepted' }]));
+    await expect(first).resolves.toEqual({ status: 'Accepted' });
+    await expect(bad).rejects.toBeInstanceOf(TypeError);
+    const [next] = frames(peer) as unknown[][];
+    expect(next?.[2]).toBe('ClearCache');
+    peer.send(JSON.stringify([3, next![1], { status: 'Rejected' }]));
+    await expect(third).resolves.toEqual({ status: 'Rejected' });
+    expect(peer.closed).toBeUndefined();
+  });
+
   it('answers InternalError when an async handler never settles, then takes the next CALL', async () => {
     const { csms, harness, peer } = await setup('ocpp2.0.1', { callTimeout: 1000 });
     csms.onCall('Heartbeat', () => new Promise<{ currentTime: string }>(() => {}));

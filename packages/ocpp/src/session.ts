@@ -1,11 +1,23 @@
 /**
  * One charging station connection: the OCPP-J RPC state machine behind `open(connection, ctx)`.
  *
- * Inbound: CALLs are checked (action, schema), published on the bus and answered by the
- * registered handler; CALLRESULT/CALLERROR settle the one outstanding server CALL. Outbound:
- * server CALLs queue and go out one at a time. Every way out goes through `fail()`.
+ * Inbound: CALLs are checked (action, schema), published on the bus when someone subscribes and
+ * answered by the registered handler; CALLRESULT/CALLERROR settle the one outstanding server
+ * CALL. Outbound: server CALLs queue and go out one at a time. Every error that ends the
+ * connection is a `ProtocolError<OcppFault>` and goes through `fail()`.
  */
-import { CloseCode, type AdapterContext, type BusMessage, type Connection, type Session, type Timer } from '@protoplex/core';
+import {
+  CloseCode,
+  ProtocolError,
+  limitCloseReason,
+  publishToBus,
+  toProtocolError,
+  type AdapterContext,
+  type BusMessage,
+  type Connection,
+  type Session,
+  type Timer,
+} from '@protoplex/core';
 import { encodeCall, encodeCallError, parseMessage, type CallErrorFrame, type CallFrame, type CallResultFrame, type SendFrame } from './codec.js';
 import { ErrorClass, MessageType, OcppVersion, UNKNOWN_MESSAGE_ID, errorCodeFor, normalizeErrorCode } from './constants.js';
 import { OcppCallError, OcppNotConnectedError, OcppTimeoutError } from './errors.js';
@@ -15,6 +27,18 @@ import type { CallContext, StationInfo } from './types.js';
 
 /** A handler as the session stores it: payload and response are checked at run time. */
 export type AnyCallHandler = (payload: Record<string, unknown>, context: CallContext) => unknown;
+
+/**
+ * The CALLERROR `fail()` sends before it closes, when the spec names one for the failure: the
+ * `detail` of the session's `ProtocolError`. Without it, `fail()` only closes.
+ */
+export interface OcppFault {
+  /** The offending message's id, or "-1" when it could not be read (2.0.1 Part 4 §4.2.3). */
+  readonly messageId: string;
+  readonly errorClass: ErrorClass;
+  /** `errorDescription` of the CALLERROR; the close reason is the error's own message. */
+  readonly description: string;
+}
 
 /** What a session needs from the adapter object that owns the station table. */
 export interface SessionHost {
@@ -117,15 +141,18 @@ export class OcppSession implements Session {
         // OCPP-J messages are JSON text; RFC 6455 §7.4.1: 1003 "indicates that an endpoint is
         // terminating the connection because it has received a type of data it cannot accept
         // (e.g., an endpoint that understands only text data MAY send this if it receives a
-        // binary message)".
-        this.sendError(UNKNOWN_MESSAGE_ID, ErrorClass.RpcFrameworkError, 'OCPP-J messages must be text frames');
-        this.fail(CloseCode.UnsupportedData, 'binary frames are not OCPP-J messages');
-        return;
+        // binary message)". The CALLERROR carries "-1": a binary frame's id is not read.
+        throw new ProtocolError<OcppFault>(CloseCode.UnsupportedData, 'binary frames are not OCPP-J messages', {
+          detail: { messageId: UNKNOWN_MESSAGE_ID, errorClass: ErrorClass.RpcFrameworkError, description: 'OCPP-J messages must be text frames' },
+        });
       }
       if (data.length > this.host.maxMessageLength) {
-        this.sendError(UNKNOWN_MESSAGE_ID, ErrorClass.RpcFrameworkError, `Message longer than ${this.host.maxMessageLength} characters`);
-        this.fail(CloseCode.MessageTooBig, 'message too big');
-        return;
+        // RFC 6455 §7.4.1: 1009 "indicates that an endpoint is terminating the connection
+        // because it has received a message that is too big for it to process". Not parsed, so
+        // its id is unknown: "-1" (2.0.1 Part 4 §4.2.3).
+        throw new ProtocolError<OcppFault>(CloseCode.MessageTooBig, 'message too big', {
+          detail: { messageId: UNKNOWN_MESSAGE_ID, errorClass: ErrorClass.RpcFrameworkError, description: `Message longer than ${this.host.maxMessageLength} characters` },
+        });
       }
       const parsed = parseMessage(data, this.version);
       if (!parsed.ok) {
@@ -178,9 +205,9 @@ export class OcppSession implements Session {
           break;
       }
     } catch (error) {
-      // Nothing may escape onMessage (contract); a bug here ends this connection only.
-      this.context.log.error({ err: error }, 'ocpp session failed');
-      this.fail(CloseCode.InternalError, 'internal error');
+      // Nothing may escape onMessage (contract). A ProtocolError ends the connection as it says;
+      // anything else is a bug, logged, and ends this connection only, with 1011.
+      this.fail(toProtocolError<OcppFault>(error, this.context.log));
     }
   }
 
@@ -209,7 +236,7 @@ export class OcppSession implements Session {
       }
     }
     this.lastAction = action;
-    if (this.host.publish) this.publishUp(action, id, false, rawPayload(text, frame) ?? JSON.stringify(payload));
+    this.publishInbound(frame, text);
     const handler = this.host.handlerFor(this.version, action);
     if (!handler) {
       this.sendError(id, ErrorClass.NotSupported, `No handler for ${action}`);
@@ -225,10 +252,14 @@ export class OcppSession implements Session {
     }
     if (isThenable(result)) {
       this.handlerTimer = this.context.clock.setTimeout(() => this.answerFailure(id, action, new Error(`${action} handler did not settle within ${this.host.callTimeout} ms`)), this.host.callTimeout);
-      result.then(
-        (value) => this.answer(id, action, value),
-        (error: unknown) => this.answerFailure(id, action, error),
-      );
+      result
+        .then(
+          (value) => this.answer(id, action, value),
+          (error: unknown) => this.answerFailure(id, action, error),
+        )
+        // A bug while answering (a response JSON cannot encode, say) ends the connection as it
+        // would have inside onMessage.
+        .then(undefined, (error: unknown) => this.fail(toProtocolError<OcppFault>(error, this.context.log)));
     } else {
       this.answer(id, action, result);
     }
@@ -249,7 +280,8 @@ export class OcppSession implements Session {
     // Encode once: the same JSON goes to the station and onto the bus.
     const json = JSON.stringify(response);
     this.connection.send(`[3,${JSON.stringify(id)},${json}]`);
-    if (this.host.publish) this.publishUp(action, id, true, json);
+    const topic = this.wanted(action, true);
+    if (topic !== undefined) this.publishUp(topic, id, 'CALLRESULT', json);
   }
 
   private answerFailure(id: string, action: string, error: unknown): void {
@@ -258,7 +290,10 @@ export class OcppSession implements Session {
     const code = error instanceof OcppCallError ? normalizeErrorCode(this.version, error.code) : undefined;
     if (code !== undefined && error instanceof OcppCallError) {
       this.sendErrorCode(id, code, error.description, error.details);
-      if (this.host.publish) this.publishUpError(action, id, code, error.description, error.details);
+      const topic = this.wanted(action, true);
+      if (topic !== undefined) {
+        this.publishUp(topic, id, 'CALLERROR', JSON.stringify({ errorCode: code, errorDescription: error.description, errorDetails: error.details }));
+      }
       return;
     }
     this.context.log.error({ identity: this.identity, action, err: error }, 'handler threw');
@@ -280,7 +315,7 @@ export class OcppSession implements Session {
     if (!isActionOf(this.version, action)) return;
     if (this.host.validate && validatePayload(this.version, action, 'request', payload)) return;
     this.lastAction = action;
-    if (this.host.publish) this.publishUp(action, id, false, rawPayload(text, frame) ?? JSON.stringify(payload));
+    this.publishInbound(frame, text);
     const handler = this.host.handlerFor(this.version, action);
     if (!handler) return;
     try {
@@ -370,16 +405,26 @@ export class OcppSession implements Session {
   }
 
   private pump(): void {
-    if (this.inFlight || this.closed) return;
-    const next = this.queue.shift();
-    if (!next) return;
-    // OCPP-J 1.6 and 2.0.1 Part 4 §4.1.4: a CALL's message id differs from every id the same
-    // sender used before on the connection, and is at most 36 characters; a process-wide counter
-    // behind a random prefix gives at most 7 + 1 + 11 characters and never repeats in a run.
-    next.id = `${idPrefix}-${(++idCounter).toString(36)}`;
-    this.inFlight = next;
-    next.timer = this.context.clock.setTimeout(() => this.onTimeout(next), next.timeout);
-    this.connection.send(encodeCall(next.id, next.action, next.payload));
+    while (!this.inFlight && !this.closed) {
+      const next = this.queue.shift();
+      if (!next) return;
+      // OCPP-J 1.6 and 2.0.1 Part 4 §4.1.4: a CALL's message id differs from every id the same
+      // sender used before on the connection, and is at most 36 characters; a process-wide counter
+      // behind a random prefix gives at most 7 + 1 + 11 characters and never repeats in a run.
+      next.id = `${idPrefix}-${(++idCounter).toString(36)}`;
+      let text: string;
+      try {
+        text = encodeCall(next.id, next.action, next.payload);
+      } catch (error) {
+        // A payload JSON cannot encode (a BigInt, a cycle; possible with `validate: false`) is
+        // the caller's mistake: it rejects that call, not the station's connection.
+        next.reject(error instanceof Error ? error : new TypeError(String(error)));
+        continue;
+      }
+      this.inFlight = next;
+      next.timer = this.context.clock.setTimeout(() => this.onTimeout(next), next.timeout);
+      this.connection.send(text);
+    }
   }
 
   private settle(): void {
@@ -400,48 +445,41 @@ export class OcppSession implements Session {
   // ------------------------------------------------------------------------------------------
   // Bus
 
-  private upTopic(action: string, result: boolean): string {
+  /**
+   * The topic of a station message or of its answer when it is to be published, or undefined:
+   * with `publish` off, or when the bus says nobody subscribes. Asked before anything of the
+   * message (payload, headers) is built.
+   */
+  private wanted(action: string, result: boolean): string | undefined {
+    if (!this.host.publish) return undefined;
     let topics = this.upTopics.get(action);
     if (!topics) {
       const base = toBusTopic({ direction: 'cp', identity: this.identity, action, result: false });
       topics = [base, `${base}/result`];
       this.upTopics.set(action, topics);
     }
-    return topics[result ? 1 : 0];
+    const topic = topics[result ? 1 : 0];
+    // Station traffic nobody watches is the common case: build no message no one gets.
+    return this.context.bus.hasSubscribers?.(topic) === false ? undefined : topic;
   }
 
-  private publishUp(action: string, messageId: string, result: boolean, json: string): void {
-    const topic = this.upTopic(action, result);
-    // Station traffic nobody watches is the common case: skip encoding a message no one gets.
-    if (this.context.bus.hasSubscribers?.(topic) === false) return;
-    this.publish({
+  /** Publishes a station CALL or SEND, its payload taken from the text as sent when it can be. */
+  private publishInbound(frame: CallFrame | SendFrame, text: string): void {
+    const topic = this.wanted(frame.action, false);
+    if (topic === undefined) return;
+    this.publishUp(topic, frame.id, 'CALL', rawPayload(text, frame) ?? JSON.stringify(frame.payload));
+  }
+
+  private publishUp(topic: string, messageId: string, type: 'CALL' | 'CALLRESULT' | 'CALLERROR', json: string): void {
+    const message: BusMessage = {
       topic,
       payload: encoder.encode(json),
       contentType: JSON_TYPE,
-      headers: { 'ocpp-message-id': messageId, 'ocpp-protocol': this.version, 'ocpp-message-type': result ? 'CALLRESULT' : 'CALL' },
+      headers: { 'ocpp-message-id': messageId, 'ocpp-protocol': this.version, 'ocpp-message-type': type },
       origin: { protocol: 'ocpp', connectionId: this.connection.id },
       qos: 0,
-    });
-  }
-
-  private publishUpError(action: string, messageId: string, code: string, description: string, details: Record<string, unknown>): void {
-    this.publish({
-      topic: this.upTopic(action, true),
-      payload: encoder.encode(JSON.stringify({ errorCode: code, errorDescription: description, errorDetails: details })),
-      contentType: JSON_TYPE,
-      headers: { 'ocpp-message-id': messageId, 'ocpp-protocol': this.version, 'ocpp-message-type': 'CALLERROR' },
-      origin: { protocol: 'ocpp', connectionId: this.connection.id },
-      qos: 0,
-    });
-  }
-
-  private publish(message: BusMessage): void {
-    try {
-      const done = this.context.bus.publish(message);
-      if (isThenable(done)) done.then(undefined, (error: unknown) => this.context.log.warn({ err: error }, 'bus publish failed'));
-    } catch (error) {
-      this.context.log.warn({ err: error }, 'bus publish failed');
-    }
+    };
+    publishToBus(this.context.bus, message, this.context.log);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -456,10 +494,16 @@ export class OcppSession implements Session {
     this.connection.send(encodeCallError(id, code, description, details));
   }
 
-  /** The one exit path: close the connection; `onClose` releases the rest. */
-  fail(code: number, reason: string): void {
-    if (this.closed) return;
-    this.connection.close(code, reason);
+  /**
+   * The one way a session ends with an error (and the adapter's way to end a replaced or refused
+   * duplicate): the CALLERROR the error's `detail` names, if any, then the close with the
+   * error's code and its message, cut to fit a close frame. `onClose` releases the rest.
+   */
+  fail(error: ProtocolError<OcppFault>): void {
+    if (this.closed || !this.connection.isOpen) return;
+    const fault = error.detail;
+    if (fault) this.sendError(fault.messageId, fault.errorClass, fault.description);
+    this.connection.close(error.closeCode, limitCloseReason(error.message));
   }
 
   onClose(code: number, reason: string): void {
