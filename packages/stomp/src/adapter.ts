@@ -1,22 +1,28 @@
 /**
- * The `ProtocolAdapter` object: ids, options and the broker-wide state (queues, reply queues,
- * the session list for `stats()`). It only wires things up; the protocol rules live in
- * `session.ts`, `queues.ts` and `codec.ts`.
+ * The `ProtocolAdapter` object: ids, options, recognition of clients that offer no subprotocol,
+ * and `stats()`. It only wires things up; the shared state and the routes between sessions live
+ * in `broker.ts`, the protocol rules in `session.ts`, `queues.ts` and `codec.ts`.
  */
-import type { AdapterContext, Connection, ProtocolAdapter, Session } from '@protoplex/core';
+import { resolveOptions, type AdapterContext, type Connection, type ProtocolAdapter, type Session } from '@protoplex/core';
+import { Broker } from './broker.js';
 import { defaultParseLimits } from './codec.js';
-import { SERVER_NAME, SUBPROTOCOLS, type AckMode } from './constants.js';
-import { QueueRegistry, type ReplyTarget } from './queues.js';
-import { StompSession, type Broker, type SessionStats, type StompCredentials } from './session.js';
+import { SERVER_NAME, STOMP_PROTOCOLS, type StompSubprotocol } from './constants.js';
+import { recognizeStomp } from './recognize.js';
+import { StompSession, type SessionStats, type StompCredentials } from './session.js';
 
-/** Options of {@link stomp}. Every field is optional; see {@link defaultOptions}. */
+/** Options of {@link stomp}. Every field is optional; see {@link stompDefaults}. */
 export interface StompOptions {
   /**
    * The server's side of heart-beat negotiation, in milliseconds: `outgoing` is how often it can
    * send (sx), `incoming` how often it wants to hear from the client (sy). 0 disables a direction.
    * @default { outgoing: 10000, incoming: 10000 }
    */
-  heartBeat?: { outgoing?: number; incoming?: number };
+  heartBeat?: {
+    /** sx: the smallest interval at which the server can send heart-beats. @default 10000 */
+    outgoing?: number;
+    /** sy: the interval at which the server wants to hear from the client. @default 10000 */
+    incoming?: number;
+  };
   /**
    * How many negotiated client heart-beat periods may pass in silence before the server closes
    * the connection (the grace period). @default 2
@@ -69,7 +75,17 @@ export interface StompOptions {
   serverName?: string;
 }
 
-export const defaultOptions = {
+/** {@link StompOptions} with every default filled in. */
+export type StompDefaults = Readonly<
+  Required<Omit<StompOptions, 'heartBeat' | 'virtualHosts' | 'authenticate'>> & {
+    heartBeat: Readonly<Required<NonNullable<StompOptions['heartBeat']>>>;
+    virtualHosts: StompOptions['virtualHosts'];
+    authenticate: StompOptions['authenticate'];
+  }
+>;
+
+/** The default of every option of {@link stomp} (documented on {@link StompOptions}). */
+export const stompDefaults: StompDefaults = {
   heartBeat: { outgoing: 10_000, incoming: 10_000 },
   heartBeatTolerance: 2,
   binaryFrames: false,
@@ -83,7 +99,7 @@ export const defaultOptions = {
   maxTopicBacklog: 10_000,
   requireHost: false,
   serverName: SERVER_NAME,
-} as const satisfies StompOptions;
+};
 
 /** JSON-serialisable broker state for dashboards. */
 export interface StompStats {
@@ -94,6 +110,11 @@ export interface StompStats {
 /** The STOMP adapter: a `ProtocolAdapter` plus `stats()`. */
 export interface StompAdapter extends ProtocolAdapter {
   readonly name: 'stomp';
+  /**
+   * Recognises a STOMP CONNECT (or STOMP) frame as the first message of a client that offered no
+   * subprotocol, and picks its version from `accept-version` (none: 1.0).
+   */
+  recognize(data: Uint8Array | string, isBinary: boolean): StompSubprotocol | undefined;
   /** Sessions (after CONNECTED) and destinations with their subscriber and ready-message counts. */
   stats(): StompStats;
 }
@@ -103,34 +124,34 @@ export interface StompAdapter extends ProtocolAdapter {
  * (preferred in that order). The negotiated id fixes the STOMP version.
  */
 export function stomp(options: StompOptions = {}): StompAdapter {
-  const heartBeat = { ...defaultOptions.heartBeat, ...options.heartBeat };
-  const broker: Broker = {
-    options: {
-      heartBeat: { outgoing: nonNegative(heartBeat.outgoing), incoming: nonNegative(heartBeat.incoming) },
-      heartBeatTolerance: Math.max(1, options.heartBeatTolerance ?? defaultOptions.heartBeatTolerance),
-      binaryFrames: options.binaryFrames ?? defaultOptions.binaryFrames,
-      virtualHosts: options.virtualHosts && options.virtualHosts.length > 0 ? [...options.virtualHosts] : undefined,
-      authenticate: options.authenticate,
-      limits: {
-        maxHeaders: options.maxHeaders ?? defaultOptions.maxHeaders,
-        maxHeaderLength: options.maxHeaderLength ?? defaultOptions.maxHeaderLength,
-        maxBodyLength: options.maxBodyLength ?? defaultOptions.maxBodyLength,
-      },
-      maxUnackedTopicMessages: Math.max(1, options.maxUnackedTopicMessages ?? defaultOptions.maxUnackedTopicMessages),
-      maxTopicBacklog: nonNegative(options.maxTopicBacklog ?? defaultOptions.maxTopicBacklog),
-      requireHost: options.requireHost ?? defaultOptions.requireHost,
-      serverName: options.serverName ?? defaultOptions.serverName,
-    },
-    queues: new QueueRegistry(options.maxQueueLength ?? defaultOptions.maxQueueLength),
-    replies: new Map<string, ReplyTarget>(),
-    sessions: new Set<StompSession>(),
-  };
+  const resolved: StompDefaults = resolveOptions(stompDefaults, options);
+  const heartBeat = resolveOptions(stompDefaults.heartBeat, options.heartBeat);
+  const virtualHosts = resolved.virtualHosts;
+  const broker = new Broker({
+    heartBeat: { outgoing: nonNegative(heartBeat.outgoing), incoming: nonNegative(heartBeat.incoming) },
+    heartBeatTolerance: Math.max(1, resolved.heartBeatTolerance),
+    binaryFrames: resolved.binaryFrames,
+    virtualHosts: virtualHosts && virtualHosts.length > 0 ? [...virtualHosts] : undefined,
+    authenticate: resolved.authenticate,
+    limits: { maxHeaders: resolved.maxHeaders, maxHeaderLength: resolved.maxHeaderLength, maxBodyLength: resolved.maxBodyLength },
+    maxQueueLength: resolved.maxQueueLength,
+    maxUnackedTopicMessages: Math.max(1, resolved.maxUnackedTopicMessages),
+    maxTopicBacklog: nonNegative(resolved.maxTopicBacklog),
+    requireHost: resolved.requireHost,
+    serverName: resolved.serverName,
+  });
 
   return {
     name: 'stomp',
-    protocols: SUBPROTOCOLS,
+    protocols: STOMP_PROTOCOLS,
+    setup(context: AdapterContext): void {
+      broker.setup(context);
+    },
     open(connection: Connection, context: AdapterContext): Session {
       return new StompSession(connection, context, broker);
+    },
+    recognize(data: Uint8Array | string, _isBinary: boolean): StompSubprotocol | undefined {
+      return recognizeStomp(data);
     },
     stats(): StompStats {
       const sessions: SessionStats[] = [];

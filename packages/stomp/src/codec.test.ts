@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { test, fc } from '@fast-check/vitest';
+import { runCodecProperties } from '@protoplex/core/testing';
 import { createParser, encodeFrame, encodeHead, escapeHeader, joinFrame, parseFrame, unescapeHeader, type ParseFault, type StompFrame } from './codec.js';
 import type { StompVersion } from './constants.js';
 
@@ -128,7 +129,8 @@ describe('header escaping', () => {
   });
 });
 
-// Property tests (STYLE §3): any valid frame survives a round trip; arbitrary bytes never throw.
+// The generic codec properties (core's runCodecProperties): every valid frame survives encode
+// then parse, any message parses without throwing, and every refusal carries a reason.
 const units = fc.constantFrom('a', 'Z', '0', ' ', ':', '\\', '\n', '\r', 'é', '€', '😀', '-', '/', 'n', 'c');
 const headerText = (version: StompVersion) =>
   fc.string({ unit: units, maxLength: 12 }).filter((s) => {
@@ -137,21 +139,28 @@ const headerText = (version: StompVersion) =>
   });
 const headerName = (version: StompVersion) =>
   headerText(version).filter((s) => s.length > 0 && s !== 'content-length' && (version !== '1.0' || !s.includes(':')));
-const arbitraryFrame = (version: StompVersion) =>
+const arbitraryFrame = (version: StompVersion): fc.Arbitrary<StompFrame> =>
   fc.record({
     command: fc.constantFrom('SEND', 'MESSAGE', 'SUBSCRIBE', 'ACK', 'ERROR', 'RECEIPT', 'BEGIN'),
     headers: fc.dictionary(headerName(version), headerText(version), { maxKeys: 6 }),
     body: fc.uint8Array({ maxLength: 64 }),
   });
 
-describe.each(['1.0', '1.1', '1.2'] as const)('properties, STOMP %s', (version) => {
-  test.prop([arbitraryFrame(version)])('any frame survives encode then parse', ({ command, headers, body }) => {
-    const input = frame(command, { ...headers }, body);
-    const expected = body.length > 0 ? { ...input.headers, 'content-length': String(body.length) } : { ...input.headers };
-    const parsed = parseFrame(encodeFrame(input, version), version);
-    expect(plain(parsed)).toEqual({ command, headers: expected, body: Buffer.from(body).toString('hex') });
+for (const version of ['1.0', '1.1', '1.2'] as const) {
+  runCodecProperties({
+    name: `STOMP ${version}`,
+    frames: arbitraryFrame(version),
+    encode: (f: StompFrame) => encodeFrame(f, version),
+    decode: (wire: Uint8Array) => parseFrame(wire, version),
+    framesOf: (result) => ('command' in result ? [result] : []),
+    refusalOf: (result) => ('command' in result ? undefined : result.message),
+    // encodeFrame adds content-length to a frame with a body (STOMP 1.2: frames "SHOULD include" it).
+    normalize: (f) => plain(f.body.length > 0 && !('content-length' in f.headers) ? { ...f, headers: { ...f.headers, 'content-length': String(f.body.length) } } : f),
   });
+}
 
+describe.each(['1.0', '1.1', '1.2'] as const)('incremental parsing, STOMP %s', (version) => {
+  // Beyond runCodecProperties' whole messages: the parser keeps state between pushes, at tight limits.
   test.prop([fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 5 })])('arbitrary bytes, in any chunking, never throw', (chunks) => {
     const parser = createParser(version, { maxBodyLength: 100, maxHeaders: 8, maxHeaderLength: 50 });
     for (const chunk of chunks) expect(() => parser.push(chunk)).not.toThrow();

@@ -1,5 +1,5 @@
 import { runConformance } from '@protoplex/core/testing';
-import { client } from './_test-helpers.js';
+import { client } from './_test-utils.js';
 import { stomp } from './adapter.js';
 import { VERSION_OF_SUBPROTOCOL, type StompSubprotocol } from './constants.js';
 

@@ -16,11 +16,12 @@ export const StompVersion = {
 export type StompVersion = (typeof StompVersion)[keyof typeof StompVersion];
 
 /**
- * IANA WebSocket subprotocol ids, best first (server preference), and the version each fixes.
+ * IANA WebSocket subprotocol ids of STOMP, best first (server preference), and the version each
+ * fixes. (Core's `SUBPROTOCOLS` is the whole IANA registry; this is STOMP's part of it.)
  * @see https://www.iana.org/assignments/websocket/websocket.xml#subprotocol-name
  */
-export const SUBPROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'] as const;
-export type StompSubprotocol = (typeof SUBPROTOCOLS)[number];
+export const STOMP_PROTOCOLS = ['v12.stomp', 'v11.stomp', 'v10.stomp'] as const;
+export type StompSubprotocol = (typeof STOMP_PROTOCOLS)[number];
 
 export const VERSION_OF_SUBPROTOCOL: Readonly<Record<StompSubprotocol, StompVersion>> = {
   'v12.stomp': '1.2',

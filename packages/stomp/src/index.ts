@@ -4,8 +4,8 @@
  */
 
 // Adapter
-export { stomp, defaultOptions } from './adapter.js';
-export type { StompAdapter, StompOptions, StompStats } from './adapter.js';
+export { stomp, stompDefaults } from './adapter.js';
+export type { StompAdapter, StompDefaults, StompOptions, StompStats } from './adapter.js';
 export type { StompCredentials, SessionStats } from './session.js';
 
 // Codec
@@ -13,9 +13,9 @@ export { createParser, parseFrame, encodeFrame, encodeHead, escapeHeader, unesca
 export type { StompFrame, StompParser, ParseFault, ParseLimits, ParseResult } from './codec.js';
 
 // Protocol constants
-export { AckMode, ClientCommand, ServerCommand, StompVersion, SUBPROTOCOLS, VERSION_OF_SUBPROTOCOL, DestinationPrefix, SessionLimit, REQUIRED_HEADERS, BODY_COMMANDS } from './constants.js';
+export { AckMode, ClientCommand, ServerCommand, StompVersion, STOMP_PROTOCOLS, VERSION_OF_SUBPROTOCOL, DestinationPrefix, SessionLimit, REQUIRED_HEADERS, BODY_COMMANDS } from './constants.js';
 export type { StompSubprotocol } from './constants.js';
 
 // Destinations
-export { topicMapper, parseDestination, toBusTopic, toBusFilter, fromBusTopic } from './topics.js';
+export { stompTopics, parseDestination, toBusTopic, toBusFilter, fromBusTopic } from './topics.js';
 export type { Destination } from './topics.js';

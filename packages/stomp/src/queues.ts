@@ -7,23 +7,14 @@
  * @see https://www.rabbitmq.com/docs/stomp#d.qd
  */
 import type { AckMode } from './constants.js';
+import type { MessageContent } from './wire.js';
 
 /** A message held by a queue. */
-export interface QueuedMessage {
-  /** The destination subscribers see, e.g. `/queue/jobs`. */
-  readonly destination: string;
-  readonly payload: Uint8Array;
-  readonly contentType?: string;
-  readonly headers?: Readonly<Record<string, string>>;
+export interface QueuedMessage extends MessageContent {
   /** Set once the message went back to the queue after a NACK or a departed consumer. */
   redelivered: boolean;
   /** The consumer that last had it; redelivery prefers another one when there is one. */
   lastConsumer?: Consumer;
-  /**
-   * Messages with the same `shared` object have the same destination, headers and body (one bus
-   * message queued for several topic subscriptions), so the session encodes them once.
-   */
-  readonly shared?: object;
 }
 
 /** What a queue needs from the session that owns a consumer. */

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { test, fc } from '@fast-check/vitest';
 import type { BusMessage } from '@protoplex/core';
-import { setup, text } from './_test-helpers.js';
-import { SUBPROTOCOLS, VERSION_OF_SUBPROTOCOL, type StompSubprotocol } from './constants.js';
+import { setup, text } from './_test-utils.js';
+import { STOMP_PROTOCOLS, VERSION_OF_SUBPROTOCOL, type StompSubprotocol } from './constants.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 describe('CONNECT', () => {
-  it.each(SUBPROTOCOLS)('answers CONNECT on %s with CONNECTED naming the negotiated version', async (protocol) => {
+  it.each(STOMP_PROTOCOLS)('answers CONNECT on %s with CONNECTED naming the negotiated version', async (protocol) => {
     const { open } = setup();
     const c = await open(protocol, false);
     const version = VERSION_OF_SUBPROTOCOL[protocol];
@@ -206,6 +206,38 @@ describe('heart-beats (fake clock)', () => {
     harness.clock.advance(1000);
     expect(late.peer.closed?.code).toBe(1002);
     expect(silent.peer.closed?.code).toBe(1002);
+  });
+
+  it('runs the heart-beats of every session on one adapter-wide timer, which stops with the last session', async () => {
+    const { harness, open } = setup({ heartBeat: { outgoing: 1000, incoming: 1000 } });
+    expect(harness.clock.pending).toBe(0);
+    const clients = [];
+    for (let i = 0; i < 5; i++) clients.push(await open('v12.stomp', { 'heart-beat': '1000,1000' }));
+    expect(harness.clock.pending).toBe(1);
+    for (const c of clients) expect(c.peer.leaked).toBeUndefined();
+    for (const c of clients) c.peer.close();
+    expect(harness.clock.pending).toBe(0);
+    for (const c of clients) expect(c.peer.leaked).toEqual({ subscriptions: 0, timers: 0 });
+  });
+
+  it('never lets the gap between two messages sent exceed MAX(sx, cy), and sends no EOL while traffic flows', async () => {
+    // sx 600, cy 1000: EOLs every 1000 ms; the sweep ticks every 300 ms (half the smallest configured value).
+    const { harness, open } = setup({ heartBeat: { outgoing: 600, incoming: 0 } });
+    const c = await open('v12.stomp', { 'heart-beat': '0,1000' });
+    c.send('SUBSCRIBE', { id: 's', destination: '/topic/hb' });
+    const start = harness.clock.now();
+    const sent: Array<[number, string]> = [[start, 'CONNECTED']];
+    for (let t = 0; t < 12_000; t += 50) {
+      // Traffic in bursts: 2 s busy, 3 s quiet.
+      if (t % 5000 < 2000 && t % 350 === 0) c.send('SEND', { destination: '/topic/hb' }, 'x');
+      harness.clock.advance(50);
+      for (const f of c.frames()) sent.push([harness.clock.now() - start, f.command]);
+    }
+    const gaps = sent.slice(1).map(([at, command], i) => ({ gap: at - sent[i]![0], command }));
+    expect(Math.max(...gaps.map((g) => g.gap))).toBeLessThanOrEqual(1000);
+    // An EOL goes out only once the line has been quiet for more than MAX(sx, cy) minus one tick.
+    for (const { gap, command } of gaps) if (command === 'HEARTBEAT') expect(gap).toBeGreaterThan(700);
+    expect(gaps.filter((g) => g.command === 'HEARTBEAT').length).toBeGreaterThanOrEqual(5);
   });
 
   it('does not heart-beat on STOMP 1.0', async () => {

@@ -1,12 +1,14 @@
 /**
  * The STOMP session: one state machine per WebSocket connection, behind `open(conn, ctx)`. One
- * dispatch `switch` on the frame command; one exit path, `fail()`, which sends ERROR and closes.
+ * dispatch `switch` on the frame command. Handlers throw `ProtocolError`; one catch per entry
+ * point hands it to `fail()`, the one exit path, which sends ERROR and closes.
  *
  * @see https://stomp.github.io/stomp-specification-1.2.html
  */
-import { Buffer, isUtf8 } from 'node:buffer';
-import { CloseCode, closeReasonByteLength, type AdapterContext, type BusMessage, type BusSubscription, type Connection, type Session, type Timer } from '@protoplex/core';
-import { createParser, encodeHead, escapeHeader, joinFrame, type ParseLimits, type StompFrame, type StompParser } from './codec.js';
+import { Buffer } from 'node:buffer';
+import { CloseCode, limitCloseReason, toProtocolError, type AdapterContext, type Connection, type MessageOrigin, type ProtocolError, type Session, type Watched } from '@protoplex/core';
+import type { Broker, TopicEntry } from './broker.js';
+import { createParser, encodeHead, escapeHeader, joinFrame, type StompFrame, type StompParser } from './codec.js';
 import {
   AckMode,
   BODY_COMMANDS,
@@ -20,8 +22,12 @@ import {
   VERSION_OF_SUBPROTOCOL,
   type StompSubprotocol,
 } from './constants.js';
-import { Queue, type Consumer, type ConsumerOwner, type QueuedMessage, type QueueRegistry, type ReplyTarget } from './queues.js';
-import { fromBusTopic, parseDestination, toBusFilter, toBusTopic } from './topics.js';
+import { printable, stompError, type StompFault } from './errors.js';
+import { Queue, type Consumer, type ConsumerOwner, type QueuedMessage } from './queues.js';
+import { acceptedVersions } from './recognize.js';
+import { parseDestination, toBusFilter, toBusTopic } from './topics.js';
+import { Transactions } from './transactions.js';
+import { encodeTail, heartBeatFrame, messageFrame, messageHead, tailOf, type MessageContent, type Tail } from './wire.js';
 
 /** What `authenticate` receives: the CONNECT credentials and where they came from. */
 export interface StompCredentials {
@@ -32,29 +38,6 @@ export interface StompCredentials {
   /** Every CONNECT header, first occurrence of each. */
   readonly headers: Readonly<Record<string, string>>;
   readonly connection: Connection;
-}
-
-/** The resolved options a session runs with (see `StompOptions` for the documentation). */
-export interface SessionOptions {
-  readonly heartBeat: { readonly outgoing: number; readonly incoming: number };
-  readonly heartBeatTolerance: number;
-  readonly binaryFrames: boolean;
-  readonly virtualHosts: readonly string[] | undefined;
-  readonly authenticate: ((credentials: StompCredentials) => boolean | Promise<boolean>) | undefined;
-  readonly limits: ParseLimits;
-  readonly maxUnackedTopicMessages: number;
-  readonly maxTopicBacklog: number;
-  readonly requireHost: boolean;
-  readonly serverName: string;
-}
-
-/** Broker-wide state a session works on; the adapter object owns it. */
-export interface Broker {
-  readonly options: SessionOptions;
-  readonly queues: QueueRegistry;
-  /** `/reply-queue/` names to the session that owns the temporary queue. */
-  readonly replies: Map<string, ReplyTarget>;
-  readonly sessions: Set<StompSession>;
 }
 
 /** A JSON-serialisable view of one session, for `stats()`. */
@@ -75,7 +58,8 @@ interface Subscription {
   readonly prefetch: number;
   /** Deliveries waiting for ACK/NACK, in delivery order (`client` mode acks cumulatively). */
   readonly unacked: Map<string, Delivery>;
-  bus?: BusSubscription;
+  /** Set for a `/topic/` subscription: its place in the adapter's topic index. */
+  topic?: TopicEntry;
   consumer?: Consumer;
   /**
    * The shared queue of a `/queue/` subscription, or the subscription's own queue for a topic
@@ -93,28 +77,15 @@ interface Delivery {
 
 type State = 'awaiting-connect' | 'authenticating' | 'connected' | 'closed';
 
-/** Cached encodings of a message's shared part (everything after the per-subscriber headers). */
-interface Tail {
-  /** From `destination:` to the blank line. */
-  readonly head: string;
-  readonly body: Uint8Array;
-  /** `head + body + NUL` as text, when the body is valid UTF-8. */
-  readonly text: string | undefined;
-}
-
-// Keyed by the bus or queued message object: every subscriber of one message shares one encoding.
-const tails = new WeakMap<object, Array<Tail | undefined>>();
-const VERSION_SLOT: Readonly<Record<StompVersion, number>> = { '1.0': 0, '1.1': 1, '1.2': 2 };
 const HEART_BEAT = /^\s*(\d{1,9})\s*,\s*(\d{1,9})\s*$/;
 const PREFETCH = /^\d{1,9}$/;
-const LF_BYTES = Buffer.from('\n');
 /** Frames held while an asynchronous `authenticate` runs; more is a misbehaving client. */
 const MAX_BACKLOG = 64;
 const CLIENT_COMMANDS: ReadonlySet<string> = new Set(Object.values(ClientCommand));
 
 let sessionCounter = 0;
 
-export class StompSession implements Session, ConsumerOwner {
+export class StompSession implements Session, ConsumerOwner, Watched {
   readonly version: StompVersion;
   readonly id: string;
   connectedAt = 0;
@@ -124,18 +95,21 @@ export class StompSession implements Session, ConsumerOwner {
   private readonly parser: StompParser;
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly deliveries = new Map<string, Delivery>();
-  private readonly transactions = new Map<string, StompFrame[]>();
+  private readonly transactions = new Transactions();
   /** Local temp-queue name to its `/reply-queue/` name. */
   private readonly tempQueues = new Map<string, string>();
+  private readonly origin: MessageOrigin;
   private vhost = '/';
   private messageCounter = 0;
   private readonly idPrefix: string;
-  private sentSinceTick = false;
-  /** Clock time of the last byte from the client, kept only while a watchdog runs. */
-  private lastReceived = 0;
+  /** How often the server sends a heart-beat when idle, MAX(sx, cy); 0 when it sends none. */
+  private sendEvery = 0;
+  /** Clock time of the last message sent, kept while `sendEvery` is set. */
+  private lastSent = 0;
+  /** How long the client may stay silent, MAX(cx, sy) times the tolerance; 0 when unwatched. */
   private silenceAllowed = 0;
-  private pinger: Timer | undefined;
-  private watchdog: Timer | undefined;
+  /** Clock time of the last message from the client, kept while `silenceAllowed` is set. */
+  private lastReceived = 0;
   private backlog: Array<StompFrame | Uint8Array | string> = [];
 
   constructor(
@@ -145,6 +119,7 @@ export class StompSession implements Session, ConsumerOwner {
   ) {
     this.version = VERSION_OF_SUBPROTOCOL[connection.protocol as StompSubprotocol] ?? StompVersion.V1_2;
     this.id = connection.id;
+    this.origin = { protocol: 'stomp', connectionId: connection.id };
     this.idPrefix = (++sessionCounter).toString(36) + '-';
     this.parser = createParser(this.version, broker.options.limits);
     connection.onDrain(() => this.onDrain());
@@ -159,7 +134,7 @@ export class StompSession implements Session, ConsumerOwner {
 
   onMessage(data: Uint8Array | string, _isBinary: boolean): void {
     if (this.state === 'closed') return;
-    if (this.watchdog) this.lastReceived = this.context.clock.now();
+    if (this.silenceAllowed > 0) this.lastReceived = this.context.clock.now();
     try {
       if (this.state === 'authenticating') {
         this.hold(data);
@@ -168,7 +143,7 @@ export class StompSession implements Session, ConsumerOwner {
       const result = this.parser.push(data);
       const frames = result.frames;
       for (let i = 0; i < frames.length; i++) {
-        // `handle` may change the state (CONNECT, DISCONNECT, fail); re-read it each time.
+        // `handle` may change the state (CONNECT, DISCONNECT); re-read it each time.
         const state = this.state as State;
         if (state === 'closed') return;
         if (state === 'authenticating') {
@@ -183,20 +158,10 @@ export class StompSession implements Session, ConsumerOwner {
         // error. For example, if the frame included a receipt header, the ERROR frame SHOULD set
         // the receipt-id header to match the value of the receipt header".
         const code = result.fault.kind === 'too-large' ? CloseCode.MessageTooBig : CloseCode.ProtocolError;
-        this.fail(result.fault.message, code, result.fault.receipt);
+        throw stompError(code, result.fault.message, result.fault.receipt);
       }
     } catch (error) {
-      this.crashed(error);
-    }
-  }
-
-  /** A bug, not bad input: log it and close with 1011; never let it reach the transport. */
-  private crashed(error: unknown): void {
-    try {
-      this.context.log.error({ err: error }, 'stomp session failed');
-      this.fail('Internal error', CloseCode.InternalError);
-    } catch {
-      // Nothing more can be done for this connection.
+      this.fail(toProtocolError(error, this.context.log));
     }
   }
 
@@ -212,21 +177,15 @@ export class StompSession implements Session, ConsumerOwner {
       // STOMP 1.2 "Connecting": "A STOMP client initiates the stream or TCP connection to the
       // server by sending the CONNECT frame"; anything else first is refused.
       if (command === ClientCommand.Connect || (command === ClientCommand.Stomp && this.version !== '1.0')) {
-        const fault = this.invalid(frame);
-        if (fault !== undefined) this.fail(fault, CloseCode.ProtocolError);
-        else this.connect(frame);
-      } else this.fail(`Expected CONNECT, got ${printable(command)}`, CloseCode.ProtocolError, frame.headers.receipt);
+        this.check(frame, undefined);
+        this.connect(frame);
+      } else throw stompError(CloseCode.ProtocolError, `Expected CONNECT, got ${printable(command)}`, frame.headers.receipt);
       return;
     }
-    const fault = this.invalid(frame);
-    if (fault !== undefined) {
-      this.fail(fault, CloseCode.ProtocolError, frame.headers.receipt);
-      return;
-    }
+    this.check(frame, frame.headers.receipt);
     switch (command) {
       case ClientCommand.Send:
-        if (this.inTransaction(frame)) break;
-        this.send(frame);
+        if (!this.transactions.hold(frame)) this.send(frame);
         break;
       case ClientCommand.Subscribe:
         this.subscribe(frame);
@@ -235,37 +194,34 @@ export class StompSession implements Session, ConsumerOwner {
         this.unsubscribe(frame);
         break;
       case ClientCommand.Ack:
-        if (this.inTransaction(frame)) break;
-        this.acknowledge(frame, true);
+        if (!this.transactions.hold(frame)) this.acknowledge(frame, true);
         break;
       case ClientCommand.Nack:
         // NACK exists from STOMP 1.1 on; a 1.0 session treats it as an unknown command.
-        if (this.version === '1.0') {
-          this.fail('Unknown command NACK', CloseCode.ProtocolError, frame.headers.receipt);
-          break;
-        }
-        if (this.inTransaction(frame)) break;
-        this.acknowledge(frame, false);
+        if (this.version === '1.0') throw stompError(CloseCode.ProtocolError, 'Unknown command NACK', frame.headers.receipt);
+        if (!this.transactions.hold(frame)) this.acknowledge(frame, false);
         break;
       case ClientCommand.Begin:
-        this.begin(frame);
+        this.transactions.begin(frame);
         break;
       case ClientCommand.Commit:
-        this.commit(frame);
+        for (const held of this.transactions.commit(frame)) {
+          if (this.state !== 'connected') return;
+          if (held.command === ClientCommand.Send) this.send(held);
+          else this.acknowledge(held, held.command === ClientCommand.Ack);
+        }
         break;
       case ClientCommand.Abort:
-        this.abort(frame);
+        this.transactions.abort(frame);
         break;
       case ClientCommand.Disconnect:
         this.disconnect(frame);
         return;
       case ClientCommand.Connect:
       case ClientCommand.Stomp:
-        this.fail('Already connected', CloseCode.ProtocolError, frame.headers.receipt);
-        return;
+        throw stompError(CloseCode.ProtocolError, 'Already connected', frame.headers.receipt);
       default:
-        this.fail(`Unknown command ${printable(command)}`, CloseCode.ProtocolError, frame.headers.receipt);
-        return;
+        throw stompError(CloseCode.ProtocolError, `Unknown command ${printable(command)}`, frame.headers.receipt);
     }
     // STOMP 1.2 "Header receipt": "Any client frame other than CONNECT MAY specify a receipt
     // header with an arbitrary value. This will cause the server to acknowledge receipt of the
@@ -276,20 +232,21 @@ export class StompSession implements Session, ConsumerOwner {
 
   /**
    * Checks the rules every client frame of a known command follows, before it is handled.
-   * @returns the ERROR message when the frame breaks one, else undefined
+   * @throws ProtocolError (1002) when the frame breaks one
    */
-  private invalid(frame: StompFrame): string | undefined {
+  private check(frame: StompFrame, receipt: string | undefined): void {
     const command = frame.command;
-    if (!CLIENT_COMMANDS.has(command)) return undefined;
+    if (!CLIENT_COMMANDS.has(command)) return;
     // STOMP 1.2 "Body": "Only the SEND, MESSAGE, and ERROR frames MAY have a body. All other
     // frames MUST NOT have a body." (1.1 alike; 1.0 has no such rule, so a 1.0 body is ignored.)
-    if (frame.body.length > 0 && this.version !== '1.0' && !BODY_COMMANDS.has(command)) return `${command} frame must not have a body`;
+    if (frame.body.length > 0 && this.version !== '1.0' && !BODY_COMMANDS.has(command)) {
+      throw stompError(CloseCode.ProtocolError, `${command} frame must not have a body`, receipt);
+    }
     // STOMP 1.2 "Frames and Headers": each client frame lists its REQUIRED headers (see REQUIRED_HEADERS).
     const required = REQUIRED_HEADERS[this.version][command];
     if (required) {
-      for (const name of required) if (frame.headers[name] === undefined) return `Missing ${name} header`;
+      for (const name of required) if (frame.headers[name] === undefined) throw stompError(CloseCode.ProtocolError, `Missing ${name} header`, receipt);
     }
-    return undefined;
   }
 
   // ---------------------------------------------------------------- CONNECT
@@ -301,24 +258,18 @@ export class StompSession implements Session, ConsumerOwner {
     // version; "If the client and server do not share any common protocol versions, then the
     // server MUST respond with an ERROR frame similar to: version:1.2,2.1 ... Supported protocol
     // versions are 1.2 2.1", then close.
-    const accepted = h['accept-version'] === undefined ? ['1.0'] : h['accept-version'].split(',').map((v) => v.trim());
-    if (!accepted.includes(this.version)) {
-      this.fail(`Supported protocol versions are ${this.version}`, CloseCode.ProtocolError, undefined, { version: this.version });
-      return;
+    if (!acceptedVersions(h['accept-version']).includes(this.version)) {
+      throw stompError(CloseCode.ProtocolError, `Supported protocol versions are ${this.version}`, undefined, { version: this.version });
     }
     // STOMP 1.2 "CONNECT or STOMP Frame": "STOMP 1.2 clients MUST set the following headers:
     // accept-version ... host". RabbitMQ and stompjs do without it, so only `requireHost` enforces it.
     if (this.broker.options.requireHost && this.version !== '1.0' && h.host === undefined) {
-      this.fail('Missing host header', CloseCode.ProtocolError);
-      return;
+      throw stompError(CloseCode.ProtocolError, 'Missing host header');
     }
     const hosts = this.broker.options.virtualHosts;
     if (hosts !== undefined) {
       const host = h.host ?? hosts[0];
-      if (host === undefined || !hosts.includes(host)) {
-        this.fail('Unknown virtual host', CloseCode.PolicyViolation);
-        return;
-      }
+      if (host === undefined || !hosts.includes(host)) throw stompError(CloseCode.PolicyViolation, 'Unknown virtual host');
       this.vhost = host;
     }
     let clientSend = 0;
@@ -327,24 +278,14 @@ export class StompSession implements Session, ConsumerOwner {
     // 1.0 has no heart-beating.
     if (this.version !== '1.0' && h['heart-beat'] !== undefined) {
       const match = HEART_BEAT.exec(h['heart-beat']);
-      if (!match) {
-        this.fail('Invalid heart-beat header', CloseCode.ProtocolError);
-        return;
-      }
+      if (!match) throw stompError(CloseCode.ProtocolError, 'Invalid heart-beat header');
       clientSend = Number(match[1]);
       clientReceive = Number(match[2]);
     }
-    const proceed = (allowed: boolean): void => {
-      if (this.state === 'closed') return;
-      if (!allowed) {
-        this.fail('Access refused', CloseCode.PolicyViolation);
-        return;
-      }
-      this.connected(clientSend, clientReceive);
-    };
+    const refused = (): ProtocolError<StompFault> => stompError(CloseCode.PolicyViolation, 'Access refused');
     const authenticate = this.broker.options.authenticate;
     if (!authenticate) {
-      proceed(true);
+      this.connected(clientSend, clientReceive);
       return;
     }
     const credentials: StompCredentials = { login: h.login, passcode: h.passcode, host: h.host, headers: h, connection: this.connection };
@@ -352,40 +293,36 @@ export class StompSession implements Session, ConsumerOwner {
     try {
       verdict = authenticate(credentials);
     } catch {
-      proceed(false);
-      return;
+      throw refused();
     }
     if (typeof verdict === 'boolean') {
-      proceed(verdict);
+      if (!verdict) throw refused();
+      this.connected(clientSend, clientReceive);
       return;
     }
     this.state = 'authenticating';
-    Promise.resolve(verdict).then(
-      (allowed) => {
-        if (this.state !== 'authenticating') return;
-        this.state = 'awaiting-connect';
-        try {
-          proceed(allowed === true);
+    Promise.resolve(verdict)
+      .then(
+        (allowed) => {
+          if (this.state !== 'authenticating') return;
+          this.state = 'awaiting-connect';
+          if (allowed !== true) throw refused();
+          this.connected(clientSend, clientReceive);
           this.replay();
-        } catch (error) {
-          this.crashed(error);
-        }
-      },
-      () => {
-        if (this.state !== 'authenticating') return;
-        this.state = 'awaiting-connect';
-        try {
-          proceed(false);
-        } catch (error) {
-          this.crashed(error);
-        }
-      },
-    );
+        },
+        () => {
+          if (this.state !== 'authenticating') return;
+          this.state = 'awaiting-connect';
+          throw refused();
+        },
+      )
+      .then(undefined, (error: unknown) => this.fail(toProtocolError(error, this.context.log)));
   }
 
   private connected(clientSend: number, clientReceive: number): void {
     this.state = 'connected';
-    this.connectedAt = this.context.clock.now();
+    const now = this.context.clock.now();
+    this.connectedAt = now;
     this.broker.sessions.add(this);
     const { outgoing, incoming } = this.broker.options.heartBeat;
     const headers: Record<string, string> = { version: this.version, session: this.id, server: this.broker.options.serverName };
@@ -396,30 +333,32 @@ export class StompSession implements Session, ConsumerOwner {
     // server when neither is 0; "if the receiver does not receive any new data within the
     // expected time frame, it SHOULD consider the connection as dead" (every MAX(cx,sy)).
     if (outgoing > 0 && clientReceive > 0) {
-      const every = Math.max(outgoing, clientReceive);
-      // Ticking at half the period keeps every gap below `every` without a timestamp per send.
-      this.pinger = this.context.clock.setInterval(() => this.ping(), Math.max(1, Math.floor(every / 2)));
+      this.sendEvery = Math.max(outgoing, clientReceive);
+      this.lastSent = now;
     }
     if (incoming > 0 && clientSend > 0) {
-      const every = Math.max(incoming, clientSend);
-      this.silenceAllowed = Math.ceil(every * this.broker.options.heartBeatTolerance);
-      this.lastReceived = this.context.clock.now();
-      this.watchdog = this.context.clock.setInterval(() => this.watch(), every);
+      this.silenceAllowed = Math.ceil(Math.max(incoming, clientSend) * this.broker.options.heartBeatTolerance);
+      this.lastReceived = now;
     }
+    if (this.sendEvery > 0 || this.silenceAllowed > 0) this.broker.watch(this);
   }
 
-  private ping(): void {
-    if (!this.sentSinceTick) {
-      this.sentSinceTick = true;
-      this.connection.send(this.broker.options.binaryFrames ? LF_BYTES : '\n');
+  /**
+   * Heart-beats, visited by the adapter's sweep every `broker.tick` ms: an EOL goes out at the
+   * last visit before the gap since the last message sent would exceed `sendEvery`, and a client
+   * silent for more than `silenceAllowed` is closed, seen within one tick after that.
+   */
+  checkDeadlines(now: number): void {
+    if (this.state !== 'connected') return;
+    try {
+      if (this.silenceAllowed > 0 && now - this.lastReceived > this.silenceAllowed) throw stompError(CloseCode.ProtocolError, 'Heart-beat timeout');
+      if (this.sendEvery > 0 && now - this.lastSent + this.broker.tick > this.sendEvery) {
+        this.lastSent = now;
+        this.connection.send(heartBeatFrame(this.broker.options.binaryFrames));
+      }
+    } catch (error) {
+      this.fail(toProtocolError(error, this.context.log));
     }
-    this.sentSinceTick = false;
-  }
-
-  /** Closes after more than `tolerance` periods without a byte: detected within one period after that. */
-  private watch(): void {
-    if (this.context.clock.now() - this.lastReceived <= this.silenceAllowed) return;
-    this.fail('Heart-beat timeout', CloseCode.ProtocolError);
   }
 
   // ---------------------------------------------------------------- SEND
@@ -428,27 +367,18 @@ export class StompSession implements Session, ConsumerOwner {
     const h = frame.headers;
     const destination = h.destination;
     // STOMP 1.2 "SEND": "The SEND frame MUST include a destination header".
-    if (destination === undefined) {
-      this.fail('Missing destination header', CloseCode.ProtocolError, h.receipt);
-      return;
-    }
+    if (destination === undefined) throw stompError(CloseCode.ProtocolError, 'Missing destination header', h.receipt);
     const target = parseDestination(destination);
-    if (!target) {
-      this.fail(`Unknown destination ${printable(destination)}`, CloseCode.ProtocolError, h.receipt);
-      return;
-    }
+    if (!target) throw stompError(CloseCode.ProtocolError, `Unknown destination ${printable(destination)}`, h.receipt);
     const headers = this.userHeaders(h);
     const contentType = h['content-type'];
     switch (target.kind) {
       case 'topic': {
         const topic = toBusTopic(destination);
-        if (topic === undefined) {
-          this.fail(`Invalid topic destination ${printable(destination)}`, CloseCode.ProtocolError, h.receipt);
-          return;
-        }
-        // Topics go through the bus only, so every subscriber (STOMP or not) gets each message once.
-        const message: BusMessage = { topic, payload: frame.body, contentType, headers, origin: { protocol: 'stomp', connectionId: this.id }, qos: 0 };
-        void this.context.bus.publish(message);
+        if (topic === undefined) throw stompError(CloseCode.ProtocolError, `Invalid topic destination ${printable(destination)}`, h.receipt);
+        // Every STOMP subscriber gets it once through the adapter's index; other protocols get it
+        // through the bus, which is asked only when somebody there wants the topic.
+        this.broker.publish(topic, { destination, payload: frame.body, contentType, headers }, this.origin);
         return;
       }
       case 'queue': {
@@ -510,40 +440,19 @@ export class StompSession implements Session, ConsumerOwner {
     // single connection can have multiple open subscriptions with a server, an id header MUST be
     // included in the frame to uniquely identify the subscription". STOMP 1.0 has no such MUST:
     // the destination stands in for a missing id (ActiveMQ's behaviour).
-    if (destination === undefined) {
-      this.fail('Missing destination header', CloseCode.ProtocolError, h.receipt);
-      return;
-    }
+    if (destination === undefined) throw stompError(CloseCode.ProtocolError, 'Missing destination header', h.receipt);
     const id = h.id ?? (this.version === '1.0' ? destination : undefined);
-    if (id === undefined) {
-      this.fail('Missing id header', CloseCode.ProtocolError, h.receipt);
-      return;
-    }
-    if (this.subscriptions.has(id)) {
-      this.fail('Duplicated subscription identifier', CloseCode.ProtocolError, h.receipt);
-      return;
-    }
-    if (this.subscriptions.size + this.tempQueues.size >= SessionLimit.Subscriptions) {
-      this.fail('Too many subscriptions', CloseCode.PolicyViolation, h.receipt);
-      return;
-    }
+    if (id === undefined) throw stompError(CloseCode.ProtocolError, 'Missing id header', h.receipt);
+    if (this.subscriptions.has(id)) throw stompError(CloseCode.ProtocolError, 'Duplicated subscription identifier', h.receipt);
+    if (this.subscriptions.size + this.tempQueues.size >= SessionLimit.Subscriptions) throw stompError(CloseCode.PolicyViolation, 'Too many subscriptions', h.receipt);
     const ack = (h.ack ?? AckMode.Auto) as AckMode;
     // STOMP 1.2 "SUBSCRIBE ack Header": "The valid values for the ack header are auto, client, or client-individual".
-    if (ack !== AckMode.Auto && ack !== AckMode.Client && ack !== AckMode.ClientIndividual) {
-      this.fail('Invalid ack header', CloseCode.ProtocolError, h.receipt);
-      return;
-    }
+    if (ack !== AckMode.Auto && ack !== AckMode.Client && ack !== AckMode.ClientIndividual) throw stompError(CloseCode.ProtocolError, 'Invalid ack header', h.receipt);
     const prefetchHeader = h['prefetch-count'];
-    if (prefetchHeader !== undefined && !PREFETCH.test(prefetchHeader)) {
-      this.fail('Invalid prefetch-count header', CloseCode.ProtocolError, h.receipt);
-      return;
-    }
+    if (prefetchHeader !== undefined && !PREFETCH.test(prefetchHeader)) throw stompError(CloseCode.ProtocolError, 'Invalid prefetch-count header', h.receipt);
     const prefetch = prefetchHeader === undefined ? 0 : Number(prefetchHeader);
     const target = parseDestination(destination);
-    if (!target || target.kind === 'reply-queue') {
-      this.fail(`Unknown destination ${printable(destination)}`, CloseCode.ProtocolError, h.receipt);
-      return;
-    }
+    if (!target || target.kind === 'reply-queue') throw stompError(CloseCode.ProtocolError, `Unknown destination ${printable(destination)}`, h.receipt);
     const sub: Subscription = {
       id,
       wireId: escapeHeader(id, this.version),
@@ -556,10 +465,7 @@ export class StompSession implements Session, ConsumerOwner {
     switch (target.kind) {
       case 'topic': {
         const filter = toBusFilter(destination);
-        if (filter === undefined) {
-          this.fail(`Invalid topic destination ${printable(destination)}`, CloseCode.ProtocolError, h.receipt);
-          return;
-        }
+        if (filter === undefined) throw stompError(CloseCode.ProtocolError, `Invalid topic destination ${printable(destination)}`, h.receipt);
         if (ack !== AckMode.Auto) {
           // A private queue, as RabbitMQ's per-subscription queue: messages beyond the unacked
           // limit wait in it (up to maxTopicBacklog, then the oldest is dropped), and NACK puts
@@ -569,7 +475,7 @@ export class StompSession implements Session, ConsumerOwner {
           sub.consumer = { owner: this, subscriptionId: id, ackMode: ack, prefetch: prefetch || this.broker.options.maxUnackedTopicMessages, unacked: 0 };
           queue.addConsumer(sub.consumer);
         }
-        sub.bus = this.context.bus.subscribe(filter, (message) => this.deliverBus(sub, message));
+        sub.topic = this.broker.subscribe(filter, (message) => this.deliverTopic(sub, message));
         break;
       }
       case 'queue': {
@@ -595,23 +501,17 @@ export class StompSession implements Session, ConsumerOwner {
     if (id === undefined && this.version === '1.0' && h.destination !== undefined) {
       for (const sub of this.subscriptions.values()) if (sub.destination === h.destination) id = sub.id;
     }
-    if (id === undefined) {
-      this.fail('Missing id header', CloseCode.ProtocolError, h.receipt);
-      return;
-    }
+    if (id === undefined) throw stompError(CloseCode.ProtocolError, 'Missing id header', h.receipt);
     const sub = this.subscriptions.get(id);
     // STOMP 1.2 "UNSUBSCRIBE": the id header "MUST match the subscription identifier of an
     // existing subscription". RabbitMQ answers ERROR "No subscription found" too.
-    if (!sub) {
-      this.fail('No subscription found', CloseCode.ProtocolError, h.receipt);
-      return;
-    }
+    if (!sub) throw stompError(CloseCode.ProtocolError, 'No subscription found', h.receipt);
     this.dropSubscription(sub);
   }
 
   private dropSubscription(sub: Subscription): void {
     this.subscriptions.delete(sub.id);
-    sub.bus?.unsubscribe();
+    if (sub.topic) this.broker.unsubscribe(sub.topic);
     const requeue: QueuedMessage[] = [];
     for (const [messageId, delivery] of sub.unacked) {
       this.deliveries.delete(messageId);
@@ -631,100 +531,69 @@ export class StompSession implements Session, ConsumerOwner {
 
   // ---------------------------------------------------------------- delivery
 
-  /** A bus message for a topic subscription. */
-  private deliverBus(sub: Subscription, message: BusMessage): void {
+  /** A topic message (a STOMP SEND or a bus message) for one of this session's topic subscriptions. */
+  private deliverTopic(sub: Subscription, message: MessageContent): void {
     if (this.state !== 'connected') return;
-    if (sub.queue) {
-      // Client acks: through the subscription's own queue. `shared` lets every subscription of
-      // this bus message reuse one encoding.
-      sub.queue.enqueue({ destination: fromBusTopic(message.topic), payload: message.payload, contentType: message.contentType, headers: message.headers, redelivered: false, shared: message });
-      return;
+    try {
+      if (sub.queue) {
+        // Client acks: through the subscription's own queue. `shared` lets every subscription of
+        // this message reuse one encoding.
+        sub.queue.enqueue({ destination: message.destination, payload: message.payload, contentType: message.contentType, headers: message.headers, redelivered: false, shared: message.shared ?? message });
+        return;
+      }
+      this.emit(sub, tailOf(message, this.version), false, undefined);
+    } catch (error) {
+      // Another session is delivering: a bug here ends this session, not the publisher's.
+      this.fail(toProtocolError(error, this.context.log));
     }
-    let slots = tails.get(message);
-    if (!slots) tails.set(message, (slots = [undefined, undefined, undefined]));
-    const slot = VERSION_SLOT[this.version];
-    const tail = (slots[slot] ??= this.encodeTail(fromBusTopic(message.topic), message.contentType, message.headers, message.payload));
-    this.emit(sub, tail, false, undefined);
   }
 
   /** A queue message for one of this session's queue consumers. */
   deliver(consumer: Consumer, message: QueuedMessage): void {
     const sub = this.subscriptions.get(consumer.subscriptionId);
     if (!sub || this.state !== 'connected') return;
-    this.emit(sub, this.tailOf(message), message.redelivered, message);
+    this.emit(sub, tailOf(message, this.version), message.redelivered, message);
   }
 
   /** A message for this session's temporary queue `local`. */
   deliverReply(local: string, message: QueuedMessage): void {
     if (this.state !== 'connected') return;
+    const destination = DestinationPrefix.TempQueue + local;
     let sub: Subscription | undefined;
     for (const candidate of this.subscriptions.values()) {
-      if (candidate.kind === 'temp-queue' && candidate.destination === DestinationPrefix.TempQueue + local) sub = candidate;
+      if (candidate.kind === 'temp-queue' && candidate.destination === destination) sub = candidate;
     }
-    const tail = this.tailOf({ ...message, destination: DestinationPrefix.TempQueue + local });
+    // One receiver: nothing to share, so no cached encoding.
+    const tail = encodeTail({ ...message, destination }, this.version);
     if (sub) {
       this.emit(sub, tail, false, undefined);
       return;
     }
     // No explicit subscription: the temp-queue destination stands in as the subscription id;
     // stompjs hands such messages to `onUnhandledMessage`, where RabbitMQ users expect replies.
-    const messageId = this.idPrefix + (++this.messageCounter).toString(36);
-    const wire = escapeHeader(DestinationPrefix.TempQueue + local, this.version);
-    this.emitRaw('MESSAGE\nsubscription:' + wire + '\nmessage-id:' + messageId + '\n', tail);
-  }
-
-  private tailOf(message: QueuedMessage): Tail {
-    const key = message.shared ?? message;
-    let slots = tails.get(key);
-    if (!slots) tails.set(key, (slots = [undefined, undefined, undefined]));
-    const slot = VERSION_SLOT[this.version];
-    return (slots[slot] ??= this.encodeTail(message.destination, message.contentType, message.headers, message.payload));
+    const head = messageHead(escapeHeader(destination, this.version), this.nextMessageId(), undefined, false);
+    this.out(messageFrame(head, tail, this.broker.options.binaryFrames));
   }
 
   private emit(sub: Subscription, tail: Tail, redelivered: boolean, message: QueuedMessage | undefined): void {
-    const messageId = this.idPrefix + (++this.messageCounter).toString(36);
+    const messageId = this.nextMessageId();
     // STOMP 1.2 "MESSAGE": "The MESSAGE frame MUST include a destination header", "MUST also
     // contain a message-id header", "MUST also contain a subscription header matching the
     // identifier of the subscription that is receiving the message", and "If the message is
     // received from a subscription that requires explicit acknowledgment (either client or
     // client-individual mode) then the MESSAGE frame MUST also contain an ack header".
-    let prefix = 'MESSAGE\nsubscription:' + sub.wireId + '\nmessage-id:' + messageId + '\n';
+    let ack: string | undefined;
     if (sub.ackMode !== AckMode.Auto) {
-      if (this.version === '1.2') prefix += 'ack:' + messageId + '\n';
+      if (this.version === '1.2') ack = messageId;
       const delivery: Delivery = message ? { subscription: sub, message } : { subscription: sub };
       sub.unacked.set(messageId, delivery);
       this.deliveries.set(messageId, delivery);
     }
-    if (redelivered) prefix += 'redelivered:true\n';
-    this.emitRaw(prefix, tail);
+    this.out(messageFrame(messageHead(sub.wireId, messageId, ack, redelivered), tail, this.broker.options.binaryFrames));
   }
 
-  private emitRaw(prefix: string, tail: Tail): void {
-    if (tail.text !== undefined && !this.broker.options.binaryFrames) this.out(prefix + tail.text);
-    else this.out(joinFrame(prefix + tail.head, tail.body));
-  }
-
-  private encodeTail(destination: string, contentType: string | undefined, headers: Readonly<Record<string, string>> | undefined, body: Uint8Array): Tail {
-    const v = this.version;
-    let head = 'destination:' + escapeHeader(destination, v) + '\n';
-    if (contentType !== undefined && (v !== '1.0' || !contentType.includes('\n'))) head += 'content-type:' + escapeHeader(contentType, v) + '\n';
-    if (headers) {
-      for (const name in headers) {
-        // STOMP 1.2 "Augmented BNF": header-name = 1*<any OCTET ...>, so an empty name (possible
-        // from other protocols on the bus) cannot be written.
-        if (name.length === 0 || RESERVED_SEND_HEADERS.has(name) || name === 'redelivered') continue;
-        const value = headers[name]!;
-        // STOMP 1.0 has no escaping: a header that cannot be written is left out.
-        if (v === '1.0' && (name.includes('\n') || name.includes(':') || value.includes('\n'))) continue;
-        head += escapeHeader(name, v) + ':' + escapeHeader(value, v) + '\n';
-      }
-    }
-    head += 'content-length:' + body.length + '\n\n';
-    const buffer = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    // A frame whose body is not UTF-8 must travel as a binary WebSocket message: clients close
-    // on a text message that is not UTF-8 (RFC 6455 §8.1).
-    const text = isUtf8(buffer) ? head + buffer.toString('utf8') + '\0' : undefined;
-    return { head, body, text };
+  private nextMessageId(): string {
+    return this.idPrefix + (++this.messageCounter).toString(36);
   }
 
   // ---------------------------------------------------------------- ACK / NACK
@@ -736,21 +605,14 @@ export class StompSession implements Session, ConsumerOwner {
     // subscription header); STOMP 1.0 "ACK": "the message-id header is required".
     const key = this.version === '1.2' ? 'id' : 'message-id';
     const messageId = h[key];
-    if (messageId === undefined) {
-      this.fail(`Missing ${key} header`, CloseCode.ProtocolError, h.receipt);
-      return;
-    }
+    if (messageId === undefined) throw stompError(CloseCode.ProtocolError, `Missing ${key} header`, h.receipt);
     const delivery = this.deliveries.get(messageId);
-    if (!delivery) {
-      // RabbitMQ answers an unknown delivery tag with an error, too.
-      this.fail(`Unknown message id ${printable(messageId)}`, CloseCode.ProtocolError, h.receipt);
-      return;
-    }
+    // RabbitMQ answers an unknown delivery tag with an error, too.
+    if (!delivery) throw stompError(CloseCode.ProtocolError, `Unknown message id ${printable(messageId)}`, h.receipt);
     const sub = delivery.subscription;
     // STOMP 1.1 "ACK": subscription "MUST be set to match the value of the subscription's id header".
     if (this.version === '1.1' && h.subscription !== sub.id) {
-      this.fail(`Message ${printable(messageId)} is not from subscription ${printable(h.subscription ?? '')}`, CloseCode.ProtocolError, h.receipt);
-      return;
+      throw stompError(CloseCode.ProtocolError, `Message ${printable(messageId)} is not from subscription ${printable(h.subscription ?? '')}`, h.receipt);
     }
     const settled: Delivery[] = [];
     if (sub.ackMode === AckMode.Client) {
@@ -781,72 +643,6 @@ export class StompSession implements Session, ConsumerOwner {
     queue.dispatch();
   }
 
-  // ---------------------------------------------------------------- transactions
-
-  /** Holds a SEND/ACK/NACK that names a transaction until COMMIT. @returns true when it was held (or failed). */
-  private inTransaction(frame: StompFrame): boolean {
-    const tx = frame.headers.transaction;
-    if (tx === undefined) return false;
-    const held = this.transactions.get(tx);
-    if (!held) {
-      this.fail(`Unknown transaction ${printable(tx)}`, CloseCode.ProtocolError, frame.headers.receipt);
-      return true;
-    }
-    if (held.length >= SessionLimit.TransactionFrames) {
-      this.fail('Too many frames in transaction', CloseCode.PolicyViolation, frame.headers.receipt);
-      return true;
-    }
-    held.push(frame);
-    return true;
-  }
-
-  private begin(frame: StompFrame): void {
-    const tx = frame.headers.transaction;
-    // STOMP 1.2 "BEGIN": "The transaction header is REQUIRED".
-    if (tx === undefined) {
-      this.fail('Missing transaction header', CloseCode.ProtocolError, frame.headers.receipt);
-      return;
-    }
-    if (this.transactions.has(tx)) {
-      this.fail(`Transaction ${printable(tx)} already started`, CloseCode.ProtocolError, frame.headers.receipt);
-      return;
-    }
-    if (this.transactions.size >= SessionLimit.Transactions) {
-      this.fail('Too many open transactions', CloseCode.PolicyViolation, frame.headers.receipt);
-      return;
-    }
-    this.transactions.set(tx, []);
-  }
-
-  private commit(frame: StompFrame): void {
-    const tx = frame.headers.transaction;
-    if (tx === undefined) {
-      this.fail('Missing transaction header', CloseCode.ProtocolError, frame.headers.receipt);
-      return;
-    }
-    const held = this.transactions.get(tx);
-    if (!held) {
-      this.fail(`Unknown transaction ${printable(tx)}`, CloseCode.ProtocolError, frame.headers.receipt);
-      return;
-    }
-    this.transactions.delete(tx);
-    for (const f of held) {
-      if (this.state !== 'connected') return;
-      if (f.command === ClientCommand.Send) this.send(f);
-      else this.acknowledge(f, f.command === ClientCommand.Ack);
-    }
-  }
-
-  private abort(frame: StompFrame): void {
-    const tx = frame.headers.transaction;
-    if (tx === undefined) {
-      this.fail('Missing transaction header', CloseCode.ProtocolError, frame.headers.receipt);
-      return;
-    }
-    // STOMP 1.2 "ABORT": "ABORT is used to roll back a transaction in progress".
-    if (!this.transactions.delete(tx)) this.fail(`Unknown transaction ${printable(tx)}`, CloseCode.ProtocolError, frame.headers.receipt);
-  }
-
   // ---------------------------------------------------------------- DISCONNECT and failure
 
   private disconnect(frame: StompFrame): void {
@@ -863,31 +659,29 @@ export class StompSession implements Session, ConsumerOwner {
    * the frame it MUST send an ERROR frame to the client, then close the connection" ; "The ERROR
    * frame SHOULD contain a message header with a short description of the error".
    */
-  private fail(message: string, code: number, receipt?: string, extra?: Record<string, string>): void {
+  private fail(error: ProtocolError<StompFault>): void {
     if (this.state === 'closed') return;
+    const message = error.message;
     const headers: Record<string, string> = { message: this.version === '1.0' ? message.replace(/\n/g, ' ') : message };
-    if (receipt !== undefined) headers['receipt-id'] = receipt;
-    if (extra) Object.assign(headers, extra);
+    if (error.detail?.receipt !== undefined) headers['receipt-id'] = error.detail.receipt;
+    if (error.detail?.headers) Object.assign(headers, error.detail.headers);
     headers['content-type'] = 'text/plain';
     const body = Buffer.from(message, 'utf8');
     headers['content-length'] = String(body.length);
     const head = encodeHead(ServerCommand.Error, headers, this.version);
     this.out(this.broker.options.binaryFrames ? joinFrame(head, body) : head + message + '\0');
-    this.context.metrics.increment('stomp_errors_total', { close_code: String(code) });
-    this.context.log.debug({ code, message }, 'stomp ERROR sent; closing');
+    this.context.metrics.increment('stomp_errors_total', { close_code: String(error.closeCode) });
+    this.context.log.debug({ code: error.closeCode, message }, 'stomp ERROR sent; closing');
     this.teardown();
-    this.connection.close(code, limitReason(message));
+    this.connection.close(error.closeCode, limitCloseReason(message));
   }
 
-  /** Releases subscriptions, timers, transactions and temporary queues. Idempotent. */
+  /** Releases subscriptions, heart-beats, transactions and temporary queues. Idempotent. */
   private teardown(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.broker.sessions.delete(this);
-    this.pinger?.cancel();
-    this.watchdog?.cancel();
-    this.pinger = this.watchdog = undefined;
-    // STOMP 1.2 "BEGIN": "any started transactions which have not been committed will be implicitly aborted".
+    this.broker.unwatch(this);
     this.transactions.clear();
     for (const sub of [...this.subscriptions.values()]) this.dropSubscription(sub);
     for (const name of this.tempQueues.values()) this.broker.replies.delete(name);
@@ -903,7 +697,7 @@ export class StompSession implements Session, ConsumerOwner {
   }
 
   private out(data: string | Uint8Array): void {
-    this.sentSinceTick = true;
+    if (this.sendEvery > 0) this.lastSent = this.context.clock.now();
     if (!this.connection.send(data)) this.sendable = false;
   }
 
@@ -916,10 +710,7 @@ export class StompSession implements Session, ConsumerOwner {
   // ---------------------------------------------------------------- asynchronous authenticate
 
   private hold(item: StompFrame | Uint8Array | string): void {
-    if (this.backlog.length >= MAX_BACKLOG) {
-      this.fail('Too many frames before CONNECTED', CloseCode.PolicyViolation);
-      return;
-    }
+    if (this.backlog.length >= MAX_BACKLOG) throw stompError(CloseCode.PolicyViolation, 'Too many frames before CONNECTED');
     this.backlog.push(item);
   }
 
@@ -951,17 +742,4 @@ export class StompSession implements Session, ConsumerOwner {
   tempQueueNames(): IterableIterator<string> {
     return this.tempQueues.keys();
   }
-}
-
-/** Commands and ids in error messages: printable ASCII, at most 40 characters. */
-function printable(text: string): string {
-  const clean = text.replace(/[^\x20-\x7e]/g, '?');
-  return clean.length > 40 ? clean.slice(0, 40) + '...' : clean;
-}
-
-/** RFC 6455 §5.5: a close reason fits in 123 bytes of UTF-8. */
-function limitReason(reason: string): string {
-  let out = reason;
-  while (closeReasonByteLength(out) > 123) out = out.slice(0, -1);
-  return out;
 }

@@ -3,7 +3,7 @@
  * served by `@protoplex/server` on 127.0.0.1 (port 0).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, Versions, type IFrame, type IMessage, type StompConfig } from '@stomp/stompjs';
+import { Client, Stomp, Versions, type IFrame, type IMessage, type StompConfig } from '@stomp/stompjs';
 import WebSocket from 'ws';
 import { createServer, type ProtoplexServer } from '@protoplex/server';
 import { silentLogger } from '@protoplex/core';
@@ -309,5 +309,59 @@ describe('raw WebSocket peers', () => {
     const stats = adapter.stats();
     expect(stats.sessions.some((s) => s.subscriptions.some((sub) => sub.id === 'stats-sub'))).toBe(true);
     expect(stats.destinations).toContainEqual(expect.objectContaining({ destination: '/topic/stats.demo', kind: 'topic' }));
+  });
+});
+
+describe('clients that offer no subprotocol (a route with recognize: true)', () => {
+  let plain: ProtoplexServer;
+  let plainUrl: string;
+
+  beforeAll(async () => {
+    plain = createServer({ routes: [{ path: '/', adapters: [stomp()], recognize: true }], logger: silentLogger, keepAlive: false });
+    const address = await plain.listen(0, '127.0.0.1');
+    plainUrl = `ws://127.0.0.1:${address.port}/`;
+  });
+
+  afterAll(async () => {
+    await plain.close({ timeout: 1000 });
+  });
+
+  it('serves Stomp.over(() => new WebSocket(url)) on the version its accept-version allows', async () => {
+    for (const [versions, expected] of [[undefined, '1.2'], [['1.1', '1.0'], '1.1'], [['1.0'], '1.0']] as const) {
+      const sockets: WebSocket[] = [];
+      const client = Stomp.over(() => {
+        const socket = new WebSocket(plainUrl);
+        sockets.push(socket);
+        return socket;
+      });
+      client.debug = () => {};
+      client.reconnect_delay = 0;
+      if (versions) client.stompVersions = new Versions([...versions]);
+      await new Promise<void>((resolve, reject) => client.connect({}, () => resolve(), (frame: unknown) => reject(new Error(String(frame)))));
+      expect(sockets[0]!.protocol).toBe('');
+      expect(client.connectedVersion).toBe(expected);
+      const got = new Promise<IMessage>((resolve) => client.subscribe(`/topic/compat.v${expected.replace('.', '')}`, resolve));
+      await settle(client);
+      client.publish({ destination: `/topic/compat.v${expected.replace('.', '')}`, body: 'over' });
+      expect((await got).body).toBe('over');
+      await client.deactivate();
+    }
+  });
+
+  it('takes a CONNECT without accept-version as STOMP 1.0, and closes 1002 on a first message that is not STOMP', async () => {
+    const legacy = new WebSocket(plainUrl);
+    const frames: string[] = [];
+    legacy.on('message', (data) => frames.push(data.toString()));
+    await new Promise((resolve) => legacy.once('open', resolve));
+    legacy.send('CONNECT\nlogin:guest\n\n\0');
+    await expect.poll(() => frames.length).toBe(1);
+    expect(frames[0]).toMatch(/^CONNECTED\nversion:1\.0\n/);
+    legacy.close();
+
+    const stranger = new WebSocket(plainUrl);
+    await new Promise((resolve) => stranger.once('open', resolve));
+    const code = new Promise<number>((resolve) => stranger.once('close', (c) => resolve(c)));
+    stranger.send('HELLO\n\n');
+    expect(await code).toBe(1002);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { test, fc } from '@fast-check/vitest';
-import { fromBusTopic, parseDestination, toBusFilter, toBusTopic, topicMapper } from './topics.js';
+import { fromBusTopic, parseDestination, toBusFilter, toBusTopic, stompTopics } from './topics.js';
 
 describe('destinations', () => {
   it.each([
@@ -39,7 +39,7 @@ const destination = fc
 
 describe('topic mapper properties', () => {
   test.prop([destination])('fromBus(toBus(d)) gives back every destination toBus accepts', (d) => {
-    const canonical = topicMapper.toBus(d);
+    const canonical = stompTopics.toBus(d);
     expect(canonical).toBeDefined();
     expect(fromBusTopic(canonical!)).toBe(d);
   });

@@ -9,7 +9,7 @@ import { createTopicMapper, isValidTopicFilter, isValidTopicName, type TopicMapp
 import { DestinationPrefix } from './constants.js';
 
 /** `/topic/a.*.c` <-> `a/+/c`; levels holding `/`, `+`, `#` or `%` are percent-encoded. */
-export const topicMapper: TopicMapper = createTopicMapper({ prefix: DestinationPrefix.Topic, separator: '.', single: '*', multi: '#' });
+export const stompTopics: TopicMapper = createTopicMapper({ prefix: DestinationPrefix.Topic, separator: '.', single: '*', multi: '#' });
 
 /** A destination header, classified. */
 export type Destination =
@@ -35,17 +35,17 @@ export function parseDestination(destination: string): Destination | undefined {
 
 /** The canonical topic a SEND to `/topic/...` publishes to; undefined when it holds wildcards or is empty. */
 export function toBusTopic(destination: string): string | undefined {
-  const topic = topicMapper.toBus(destination);
+  const topic = stompTopics.toBus(destination);
   return topic !== undefined && isValidTopicName(topic) ? topic : undefined;
 }
 
 /** The canonical filter a SUBSCRIBE to `/topic/...` listens on; undefined when it is not a valid filter. */
 export function toBusFilter(destination: string): string | undefined {
-  const filter = topicMapper.toBus(destination);
+  const filter = stompTopics.toBus(destination);
   return filter !== undefined && isValidTopicFilter(filter) ? filter : undefined;
 }
 
 /** The `/topic/...` destination of a canonical topic. */
 export function fromBusTopic(topic: string): string {
-  return topicMapper.fromBus(topic);
+  return stompTopics.fromBus(topic);
 }

@@ -2,9 +2,9 @@
  * Test helpers shared by the unit tests (never exported, not published): write frames through
  * the codec and read what the adapter sent back as frames.
  */
-import { createTestHarness, type TestHarness, type TestPeer } from '@protoplex/core/testing';
+import { createTestHarness, type HarnessOptions, type TestHarness, type TestPeer } from '@protoplex/core/testing';
 import { encodeFrame, parseFrame, type StompFrame } from './codec.js';
-import { SUBPROTOCOLS, VERSION_OF_SUBPROTOCOL, type StompSubprotocol } from './constants.js';
+import { STOMP_PROTOCOLS, VERSION_OF_SUBPROTOCOL, type StompSubprotocol } from './constants.js';
 import { stomp, type StompAdapter, type StompOptions } from './adapter.js';
 
 export interface Client {
@@ -49,13 +49,13 @@ export interface Setup {
   open(protocol?: StompSubprotocol, connectHeaders?: Record<string, string> | false): Promise<Client>;
 }
 
-export function setup(options: StompOptions = {}): Setup {
-  const harness = createTestHarness();
+export function setup(options: StompOptions = {}, harnessOptions: HarnessOptions = {}): Setup {
+  const harness = createTestHarness(harnessOptions);
   const adapter = stomp(options);
   return {
     harness,
     adapter,
-    async open(protocol = SUBPROTOCOLS[0], connectHeaders = {}) {
+    async open(protocol = STOMP_PROTOCOLS[0], connectHeaders = {}) {
       const peer = await harness.connect(adapter, { protocol });
       const c = client(peer, protocol);
       if (connectHeaders !== false) {
