@@ -1,5 +1,5 @@
 /** Text to typed commands and typed replies to text. Pure: no session state. */
-import { Verb } from './constants.js';
+import { MAX_VERB_LENGTH, VERBS, Verb } from './constants.js';
 
 export type Command =
   | { readonly verb: typeof Verb.Ping }
@@ -16,7 +16,7 @@ export type Reply =
 
 export type ParseResult = { readonly ok: true; readonly command: Command } | { readonly ok: false; readonly error: string };
 
-/** Parses one message. Reports bad input as a value; never throws (STYLE.md §4). */
+/** Parses one message. Reports bad input as a value and never throws (STYLE.md §4). */
 export function parseCommand(text: string): ParseResult {
   const space = text.indexOf(' ');
   const verb = space === -1 ? text : text.slice(0, space);
@@ -28,6 +28,7 @@ export function parseCommand(text: string): ParseResult {
       return { ok: true, command: { verb, text: rest } };
     case Verb.Sub:
     case Verb.Unsub:
+      // [LINES-3] a topic filter is one word: no spaces.
       if (rest === '' || rest.includes(' ')) return { ok: false, error: `${verb} takes exactly one topic filter` };
       return { ok: true, command: { verb, filter: rest } };
     case Verb.Pub: {
@@ -39,6 +40,33 @@ export function parseCommand(text: string): ParseResult {
     default:
       return { ok: false, error: `unknown command ${JSON.stringify(verb.slice(0, 32))}` };
   }
+}
+
+/** The wire form of a command: what a client sends. `parseCommand(formatCommand(c))` gives `c` back. */
+export function formatCommand(command: Command): string {
+  switch (command.verb) {
+    case Verb.Ping:
+      return Verb.Ping;
+    case Verb.Echo:
+      return `${Verb.Echo} ${command.text}`;
+    case Verb.Sub:
+    case Verb.Unsub:
+      return `${command.verb} ${command.filter}`;
+    case Verb.Pub:
+      return `${Verb.Pub} ${command.topic} ${command.payload}`;
+  }
+}
+
+/**
+ * Whether `text` starts with a verb of the protocol (the whole text, or the verb and a space):
+ * first-message recognition for clients that offer no subprotocol. Looks at a few characters
+ * only, whatever the length of `text`.
+ */
+export function startsWithVerb(text: string): boolean {
+  const head = text.slice(0, MAX_VERB_LENGTH + 1);
+  const space = head.indexOf(' ');
+  if (space === -1) return VERBS.has(head) && text.length === head.length;
+  return VERBS.has(head.slice(0, space));
 }
 
 export function formatReply(reply: Reply): string {

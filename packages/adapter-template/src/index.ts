@@ -1,13 +1,15 @@
 // Adapter
-export { lines, defaultOptions } from './adapter.js';
-export type { LinesOptions } from './adapter.js';
+export { lines, linesDefaults } from './adapter.js';
+export type { LinesAdapter, LinesOptions } from './adapter.js';
+export type { LinesStats } from './hub.js';
 
 // Codec
-export { parseCommand, formatReply, parseReply } from './codec.js';
+export { parseCommand, formatCommand, formatReply, parseReply, startsWithVerb } from './codec.js';
 export type { Command, Reply, ParseResult } from './codec.js';
 
 // Constants
-export { PROTOCOL_ID, Verb, ErrorCode } from './constants.js';
+export { LINES_PROTOCOL, LINES_BUS_PREFIX, Verb, ErrorCode, MetricName } from './constants.js';
+export type { LinesFault } from './constants.js';
 
 // Topics
-export { topics } from './topics.js';
+export { linesTopics, createLinesTopics } from './topics.js';
