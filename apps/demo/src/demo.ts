@@ -1,6 +1,11 @@
 /**
  * The demo server: every adapter on one port. MQTT, STOMP and the template's lines protocol on
  * `/`, OCPP on `/ocpp/:identity`; all share one bus, so topics cross protocols.
+ *
+ * `/` also serves clients that offer no subprotocol (stompjs's `Stomp.over(() => new
+ * WebSocket(url))`, embedded MQTT clients, `wscat`): the first message picks the adapter. OCPP's
+ * path does not: OCPP-J requires the station to offer its version, and `onNoMatch: 'close'`
+ * answers one that does not as the specification says.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createMemoryBus, encodeTopicLevel, type BusMessage } from '@protoplex/core';
@@ -36,7 +41,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const mqttAdapter = mqtt();
   const stompAdapter = stomp();
   const ocppAdapter = ocpp();
-  const linesAdapter = lines();
+  // At the bus root, so that lines `demo.a` is MQTT `demo/a` and STOMP `/topic/demo.a`.
+  const linesAdapter = lines({ busPrefix: '' });
   const commandTimeoutMs = options.commandTimeoutMs ?? 10_000;
 
   const served: ServedId[] = [
@@ -102,7 +108,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     bus,
     ...(options.logger ? { logger: options.logger } : {}),
     routes: [
-      { path: ROOT_PATH, adapters: [mqttAdapter, stompAdapter, linesAdapter] },
+      { path: ROOT_PATH, adapters: [mqttAdapter, stompAdapter, linesAdapter], recognize: true },
       { path: OCPP_PATH, adapters: [ocppAdapter], onNoMatch: 'close' },
     ],
     requestHandler(req, res) {

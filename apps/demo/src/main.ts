@@ -11,7 +11,8 @@ try {
   }
   throw error;
 }
-console.log(`Protoplex demo on ${demo.url}  (WebSocket ${demo.url.replace('http', 'ws')}/ and ${demo.url.replace('http', 'ws')}/ocpp/{identity})`);
+const ws = demo.url.replace('http', 'ws');
+console.log(`Protoplex demo on ${demo.url}  (WebSocket ${ws}/, with or without a subprotocol, and ${ws}/ocpp/{identity})`);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

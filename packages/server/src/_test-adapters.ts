@@ -26,6 +26,7 @@ interface EchoOptions {
   protocols?: readonly string[];
   aliases?: readonly string[];
   authorize?: ProtocolAdapter['authorize'];
+  recognize?: ProtocolAdapter['recognize'];
   setup?: (context: AdapterContext) => void | Promise<void>;
   shutdown?: (signal: AbortSignal) => Promise<void>;
   /** Called with every message before echoing; may throw or close. */
@@ -44,6 +45,7 @@ export function echo(options: EchoOptions = {}): TestAdapter {
     protocols: options.protocols ?? ['echo.test', 'echo2.test'],
     ...(options.aliases ? { aliases: options.aliases } : {}),
     ...(options.authorize ? { authorize: options.authorize } : {}),
+    ...(options.recognize ? { recognize: options.recognize } : {}),
     rec,
     async setup(context) {
       rec.setups++;

@@ -37,7 +37,7 @@ import {
   type Session,
   type UpgradeRequest,
 } from '@protoplex/core';
-import type { KeepAliveTarget } from './keep-alive.js';
+import type { KeepAlive, KeepAliveTarget } from './keep-alive.js';
 import type { ProtocolStats } from './metrics.js';
 
 /** A live connection as the server exposes it: core's `Connection` plus the adapter's name. */
@@ -53,6 +53,8 @@ export interface ConnectionHost {
   /** Bytes above which the connection is closed with `overflowCloseCode`. */
   readonly maxBufferedAmount: number;
   readonly overflowCloseCode: number;
+  /** The server's keep-alive sweep; undefined with `keepAlive: false`. */
+  readonly keepAlive?: KeepAlive | undefined;
   /** Called once, after `session.onClose` and the scope release. */
   connectionClosed(connection: WsConnection, code: number, reason: string): void;
 }
@@ -138,10 +140,21 @@ export class ConnectionContext implements AdapterContext {
 }
 
 /**
- * Delivers one ws event to its connection; false for events a connection does not take.
+ * Whatever owns a socket's events: a {@link WsConnection}, or, on a `recognize` route, the
+ * pending connection that waits for the first message and then hands the socket over.
+ */
+export interface WsEventTarget {
+  awaitingPong: boolean;
+  receive(data: Buffer, isBinary: boolean): void;
+  closedBy(code: number, reason: Buffer): void;
+  socketError(error: unknown): void;
+}
+
+/**
+ * Delivers one ws event to its owner; false for events an owner does not take.
  * ws reports everything through `emit`, so {@link ServerWebSocket} routes here directly.
  */
-export function dispatchWsEvent(connection: WsConnection, event: string | symbol, a: unknown, b: unknown): boolean {
+export function dispatchWsEvent(connection: WsEventTarget, event: string | symbol, a: unknown, b: unknown): boolean {
   switch (event) {
     case 'message':
       connection.receive(a as Buffer, b as boolean);
@@ -154,7 +167,7 @@ export function dispatchWsEvent(connection: WsConnection, event: string | symbol
       return true;
     case 'error':
       // ws closes by itself after framing errors (1002, 1007, 1009); the close event follows.
-      connection.context.log.debug({ err: a }, 'websocket error');
+      connection.socketError(a);
       return true;
     default:
       return false;
@@ -169,7 +182,7 @@ export function dispatchWsEvent(connection: WsConnection, event: string | symbol
  * ones) and other events ('open', 'ping') behave as plain ws.
  */
 export class ServerWebSocket extends WebSocket {
-  connection: WsConnection | undefined = undefined;
+  connection: WsEventTarget | undefined = undefined;
 
   override emit(event: string | symbol, a?: unknown, b?: unknown): boolean {
     const connection = this.connection;
@@ -186,7 +199,7 @@ export class ServerWebSocket extends WebSocket {
   }
 }
 
-export class WsConnection implements ServerConnection, KeepAliveTarget {
+export class WsConnection implements ServerConnection, KeepAliveTarget, WsEventTarget {
   readonly id = nextConnectionId();
   readonly protocol: string;
   readonly registered: boolean;
@@ -197,6 +210,8 @@ export class WsConnection implements ServerConnection, KeepAliveTarget {
   readonly context: ConnectionContext;
   /** Keep-alive: set by each ping, cleared by a pong or a message. */
   awaitingPong = false;
+  /** Keep-alive: clock time of the last ping. */
+  pingedAt = 0;
 
   private session: Session | undefined;
   /** close() was called or the socket is gone: sends are dropped, messages ignored. */
@@ -290,6 +305,15 @@ export class WsConnection implements ServerConnection, KeepAliveTarget {
   /** Keep-alive ping. */
   ping(): void {
     if (!this.closed) this.ws.ping();
+  }
+
+  /** The keep-alive sweep's visit. */
+  checkDeadlines(now: number): void {
+    this.host.keepAlive?.check(this, now);
+  }
+
+  socketError(error: unknown): void {
+    this.context.log.debug({ err: error }, 'websocket error');
   }
 
   /** Drops the TCP connection without a closing handshake; the session sees 1006. */

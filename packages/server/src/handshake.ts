@@ -25,6 +25,8 @@ export type RefusalReason =
   | 'not_found'
   | 'bad_request'
   | 'shutting_down'
+  /** A `recognize` route's first message was recognised by no adapter, or never came. */
+  | 'unrecognized'
   | 'error';
 
 /** Decides whether an Origin may connect; see `ServerOptions.allowedOrigins`. */
@@ -63,16 +65,21 @@ export interface HandshakeRefusal {
   readonly error?: unknown;
 }
 
-/** Upgrade: `adapter` is undefined for `onNoMatch: 'close'`, which carries `close`. */
+/**
+ * Upgrade: `adapter` is undefined for `onNoMatch: 'close'`, which carries `close`, and for a
+ * request without a header on a `recognize` route, which carries `recognize` (the adapter is
+ * chosen, and authorized, by the first message).
+ */
 export interface HandshakeAcceptance {
   readonly type: 'accept';
   readonly request: UpgradeRequest;
-  /** The negotiated id; `''` for a fallback adapter and for `onNoMatch: 'close'` (no header). */
+  /** The negotiated id; `''` for a fallback adapter, `onNoMatch: 'close'` and recognition (no header). */
   readonly protocol: string;
   readonly adapter: ProtocolAdapter | undefined;
   readonly registered: boolean;
   readonly auth: unknown;
   readonly close?: { readonly code: number; readonly reason: string };
+  readonly recognize?: CompiledRoute;
 }
 
 export type HandshakeOutcome = HandshakeRefusal | HandshakeAcceptance;
@@ -252,7 +259,7 @@ function originAllowed(
   return false;
 }
 
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
@@ -315,8 +322,15 @@ function negotiate(
   env: HandshakeEnvironment,
 ): HandshakeOutcome | Promise<HandshakeOutcome> {
   if (env.isShuttingDown()) return shuttingDown();
+  const offer = headers['sec-websocket-protocol'];
+  if (offer === undefined && route.recognition) {
+    // RFC 6455 §4.1 item 10: the client "MAY include" the header; §4.2.2 item 5.4 lets the server
+    // answer without one (and it must not name an id the client did not offer). The first
+    // message then picks the adapter; an offered header, even an empty one, is negotiated below.
+    return { type: 'accept', request, protocol: '', adapter: undefined, registered: false, auth: undefined, recognize: route };
+  }
   // RFC 6455 §4.2.2 item 5.4 and §11.3.4: core parses the offer and chooses one id or none.
-  const negotiation = route.registry.negotiate(headers['sec-websocket-protocol']);
+  const negotiation = route.registry.negotiate(offer);
   switch (negotiation.type) {
     case 'refuse': {
       const { error } = negotiation;

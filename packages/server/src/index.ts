@@ -16,7 +16,7 @@ export type {
 } from './server.js';
 
 // Routes
-export type { RouteOptions } from './routes.js';
+export type { RecognitionOptions, RouteOptions } from './routes.js';
 
 // Handshake
 export type { OriginPredicate, RefusalReason } from './handshake.js';

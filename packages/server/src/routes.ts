@@ -9,13 +9,49 @@
  */
 import {
   createAdapterRegistry,
+  limitCloseReason,
   type AdapterRegistry,
   type AdapterRegistryOptions,
   type ProtocolAdapter,
 } from '@protoplex/core';
 
+/** First-message recognition for clients that send no `Sec-WebSocket-Protocol` header. */
+export interface RecognitionOptions {
+  /**
+   * Serve clients that send no `Sec-WebSocket-Protocol` header at all (stompjs's
+   * `Stomp.over(() => new WebSocket(url))`, embedded MQTT and STOMP clients, `wscat`): the
+   * upgrade is accepted without the header (RFC 6455 §4.2.2 lets the server answer none, and
+   * it must not name one the client did not offer), the first message is shown to each adapter's
+   * `recognize()` in route order, and the first adapter to answer with one of its ids gets the
+   * connection: its `authorize(request, id)` runs then, `open` next, then `onMessage` with that
+   * first message. Nothing recognises it: close 1002 naming the ids served here.
+   *
+   * Requests that offer a subprotocol are negotiated as always (400 for a malformed or unmatched
+   * offer, or `onNoMatch`). Without this option a request with no header gets 400. Cannot be
+   * combined with `fallback`, which already claims such requests.
+   * @default false
+   */
+  recognize?: boolean;
+  /**
+   * Milliseconds a connection accepted for recognition may stay silent before it is closed with
+   * 1002 "no first message". Checked on one sweep, so it fires up to 1 s (or half the timeout,
+   * when shorter) late. Keep-alive pings such connections too.
+   * @default 10000
+   */
+  recognizeTimeout?: number;
+}
+
+/**
+ * Defaults of {@link RecognitionOptions}. Route options, so not in the server's `defaultOptions`
+ * (which can be spread next to `routes`).
+ */
+export const recognitionDefaults = Object.freeze({
+  recognize: false,
+  recognizeTimeout: 10_000,
+} as const);
+
 /** One WebSocket endpoint: a path pattern and the adapters negotiated on it. */
-export interface RouteOptions extends AdapterRegistryOptions {
+export interface RouteOptions extends AdapterRegistryOptions, RecognitionOptions {
   /**
    * Path pattern: literal segments and `:name` parameters, e.g. `/ocpp/:identity`. Parameters
    * are percent-decoded into `UpgradeRequest.params`. Must start with `/`.
@@ -27,11 +63,21 @@ export interface RouteOptions extends AdapterRegistryOptions {
 
 type Segment = { readonly param: false; readonly value: string } | { readonly param: true; readonly name: string };
 
+/** What a route with `recognize: true` needs at run time. */
+export interface RouteRecognition {
+  /** {@link RecognitionOptions.recognizeTimeout}, in ms. */
+  readonly timeout: number;
+  /** The 1002 close reason when no adapter recognises the first message, already cut to size. */
+  readonly unrecognisedReason: string;
+}
+
 /** A route compiled at server creation, with its adapter registry. */
 export interface CompiledRoute {
   readonly path: string;
   readonly segments: readonly Segment[];
   readonly registry: AdapterRegistry;
+  /** Set when the route serves clients that offer no subprotocol by their first message. */
+  readonly recognition: RouteRecognition | undefined;
 }
 
 /** The outcome of matching a request path against the routes. */
@@ -58,7 +104,7 @@ function splitPath(path: string): string[] {
  * malformed patterns (`TypeError`) throw here, at server creation, never at run time.
  */
 export function compileRoute(options: RouteOptions): CompiledRoute {
-  const { path, adapters, ...registryOptions } = options;
+  const { path, adapters, recognize, recognizeTimeout, ...registryOptions } = options;
   if (typeof path !== 'string' || !path.startsWith('/')) {
     throw new TypeError(`route path must start with "/", got ${JSON.stringify(path)}`);
   }
@@ -75,7 +121,33 @@ export function compileRoute(options: RouteOptions): CompiledRoute {
   if (!Array.isArray(adapters) || adapters.length === 0) {
     throw new TypeError(`route ${path}: give at least one adapter`);
   }
-  return { path, segments, registry: createAdapterRegistry(adapters, registryOptions) };
+  const registry = createAdapterRegistry(adapters, registryOptions);
+  return { path, segments, registry, recognition: compileRecognition(path, registry, recognize, recognizeTimeout) };
+}
+
+function compileRecognition(
+  path: string,
+  registry: AdapterRegistry,
+  recognize: boolean | undefined,
+  recognizeTimeout: number | undefined,
+): RouteRecognition | undefined {
+  if (recognize !== undefined && typeof recognize !== 'boolean') {
+    throw new TypeError(`route ${path}: recognize must be a boolean, got ${JSON.stringify(recognize)}`);
+  }
+  const timeout = recognizeTimeout ?? recognitionDefaults.recognizeTimeout;
+  if (!(typeof timeout === 'number' && timeout > 0 && Number.isFinite(timeout))) {
+    throw new RangeError(`route ${path}: recognizeTimeout must be a positive number of ms, got ${String(recognizeTimeout)}`);
+  }
+  if (!(recognize ?? recognitionDefaults.recognize)) return undefined;
+  if (registry.fallback) {
+    throw new TypeError(`route ${path}: recognize and fallback both claim clients that offer no subprotocol; choose one`);
+  }
+  if (!registry.adapters.some((adapter) => typeof adapter.recognize === 'function')) {
+    const names = registry.adapters.map((adapter) => adapter.name).join(', ');
+    throw new TypeError(`route ${path}: recognize is on but none of its adapters (${names}) implements recognize()`);
+  }
+  const ids = registry.served.map((served) => served.id).join(', ');
+  return { timeout, unrecognisedReason: limitCloseReason(`unrecognised first message; this path serves ${ids}`) };
 }
 
 /** Compiles every route; two routes with the same shape (`/a/:x` and `/a/:y`) throw. */

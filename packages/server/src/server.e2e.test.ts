@@ -231,10 +231,14 @@ describe('keep-alive', () => {
     const mute = await open(url, ['echo.test'], { autoPong: false });
     const pinged = new Promise((resolve) => mute.once('ping', resolve));
     await until(() => adapter.rec.opened.length === 1);
-    clock.advance(10_000);
+    // The sweep ticks every 500 ms: the first ping goes out on the tick within 10 s of opening.
+    clock.advance(9_500);
     await pinged;
     const done = closed(mute);
-    clock.advance(500);
+    clock.advance(499);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(mute.readyState).toBe(WebSocket.OPEN);
+    clock.advance(1);
     expect((await done).code).toBe(1006);
   });
 
@@ -319,7 +323,7 @@ describe('metrics, health and stats', () => {
     await nextMessage(ws);
     await refusal404(url);
 
-    expect(server.stats()).toEqual({ connections: 1, byProtocol: { echo: 1 } });
+    expect(server.stats()).toEqual({ connections: 1, pending: 0, byProtocol: { echo: 1 } });
     expect([...server.connections].map((c) => c.adapter)).toEqual(['echo']);
 
     const metrics = await httpGet(port, '/metrics');

@@ -16,6 +16,7 @@ import { WebSocketServer, type PerMessageDeflateOptions } from 'ws';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import {
+  createDeadlineSweep,
   createMemoryBus,
   systemClock,
   validateClose,
@@ -26,7 +27,7 @@ import {
   type Logger,
   type ProtocolAdapter,
 } from '@protoplex/core';
-import { ServerWebSocket, WsConnection, type ConnectionHost, type ServerConnection } from './connection.js';
+import { ServerWebSocket, WsConnection, type ConnectionHost, type ConnectionInit, type ServerConnection } from './connection.js';
 import { defaultRequestHandler, serveHealth, serveMetrics } from './_http.js';
 import {
   evaluateHandshake,
@@ -36,9 +37,10 @@ import {
   type HandshakeOutcome,
   type OriginPredicate,
 } from './handshake.js';
-import { startKeepAlive, type KeepAlive, type KeepAliveOptions } from './keep-alive.js';
+import { createKeepAlive, type KeepAlive, type KeepAliveOptions } from './keep-alive.js';
 import { ServerMetrics, type ProtocolStats } from './metrics.js';
-import { compileRoutes, type CompiledRoute, type RouteOptions } from './routes.js';
+import { PendingConnection, type PendingHost } from './recognition.js';
+import { compileRoutes, type CompiledRoute, type RecognitionOptions, type RouteOptions } from './routes.js';
 
 /** Defaults of every plain option; logger, metrics, bus and clock defaults are built per server. */
 export const defaultOptions = Object.freeze({
@@ -61,7 +63,7 @@ export const defaultOptions = Object.freeze({
 } as const);
 
 /** Options shared by {@link createServer} and {@link attach}. */
-export interface HandleOptions extends AdapterRegistryOptions {
+export interface HandleOptions extends AdapterRegistryOptions, RecognitionOptions {
   /**
    * WebSocket endpoints, matched in order: `[{ path: '/ocpp/:identity', adapters: [ocpp()], onNoMatch: 'close' }]`.
    * Give either `routes` or `adapters`.
@@ -69,7 +71,8 @@ export interface HandleOptions extends AdapterRegistryOptions {
   routes?: readonly RouteOptions[];
   /**
    * Shorthand for one route at `/`: `adapters: [mqtt(), stomp()]`. The top-level `preference`,
-   * `fallback`, `onNoMatch` and `noMatchCloseCode` apply to this shorthand route only.
+   * `fallback`, `onNoMatch`, `noMatchCloseCode`, `recognize` and `recognizeTimeout` apply to
+   * this shorthand route only.
    */
   adapters?: readonly ProtocolAdapter[];
   /**
@@ -84,8 +87,9 @@ export interface HandleOptions extends AdapterRegistryOptions {
    */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /**
-   * Server pings: `{ interval, timeout? }` in milliseconds, or `false` to disable. One shared
-   * timer serves every connection.
+   * Server pings: `{ interval, timeout? }` in milliseconds, or `false` to disable. One sweep
+   * (core's `createDeadlineSweep`) serves every connection, including those a `recognize`
+   * route still waits on.
    * @default { interval: 30000 }
    */
   keepAlive?: KeepAliveOptions | false;
@@ -183,6 +187,11 @@ export interface CloseOptions {
 /** What `stats()` reports, for dashboards. */
 export interface ServerStats {
   readonly connections: number;
+  /**
+   * Upgraded connections on `recognize` routes that have no session yet (waiting for their
+   * first message or for `authorize`); not in `connections`.
+   */
+  readonly pending: number;
   /** Open connections per adapter name (every served adapter is listed, even at 0). */
   readonly byProtocol: Record<string, number>;
 }
@@ -266,17 +275,18 @@ interface Core {
 }
 
 function resolveRoutes(options: HandleOptions): RouteOptions[] {
-  const { routes, adapters, preference, fallback, onNoMatch, noMatchCloseCode } = options;
+  const { routes, adapters, preference, fallback, onNoMatch, noMatchCloseCode, recognize, recognizeTimeout } = options;
   if (routes && adapters) throw new TypeError('give either `routes` or `adapters`, not both');
+  const routeLevel = [preference, fallback, onNoMatch, noMatchCloseCode, recognize, recognizeTimeout];
   if (routes) {
-    if (preference !== undefined || fallback !== undefined || onNoMatch !== undefined || noMatchCloseCode !== undefined) {
-      throw new TypeError('with `routes`, set preference/fallback/onNoMatch/noMatchCloseCode on each route');
+    if (routeLevel.some((value) => value !== undefined)) {
+      throw new TypeError('with `routes`, set preference/fallback/onNoMatch/noMatchCloseCode/recognize/recognizeTimeout on each route');
     }
     if (routes.length === 0) throw new TypeError('`routes` is empty');
     return [...routes];
   }
   if (!adapters) throw new TypeError('give `routes` or `adapters`');
-  return [{ path: '/', adapters, preference, fallback, onNoMatch, noMatchCloseCode }];
+  return [{ path: '/', adapters, preference, fallback, onNoMatch, noMatchCloseCode, recognize, recognizeTimeout }];
 }
 
 function checkPositive(name: string, value: number): void {
@@ -355,16 +365,26 @@ function createHandle(httpServer: HttpServer | HttpsServer, options: HandleOptio
   ready.catch(noop);
 
   const connections = new Set<WsConnection>();
+  /** Upgraded on a `recognize` route, no session yet. */
+  const pending = new Set<PendingConnection>();
   const pendingSockets = new Set<Duplex>();
   let shuttingDown = false;
   let closeWaiter: (() => void) | undefined;
+  const closedOne = (): void => {
+    if (connections.size === 0 && pending.size === 0) closeWaiter?.();
+  };
+
+  const keepAlive: KeepAlive | undefined =
+    keepAliveOptions === false ? undefined : createKeepAlive(clock, keepAliveOptions, (error) => log.error({ err: error }, 'keep-alive check threw'));
 
   const host: ConnectionHost = {
     highWaterMark,
     maxBufferedAmount,
     overflowCloseCode,
+    keepAlive,
     connectionClosed(connection, code, reason) {
       connections.delete(connection);
+      keepAlive?.unwatch(connection);
       if (debugOn()) log.debug({ connection: connection.id, adapter: connection.adapter, code, reason }, 'connection closed');
       if (options.onClose) {
         try {
@@ -373,9 +393,36 @@ function createHandle(httpServer: HttpServer | HttpsServer, options: HandleOptio
           log.error({ err: error }, 'onClose hook threw');
         }
       }
-      if (connections.size === 0) closeWaiter?.();
+      closedOne();
     },
   };
+
+  // One sweep closes every pending connection whose first message is late. Its tick is at most a
+  // second and at most half the shortest recognizeTimeout, so a timeout fires at most that late.
+  let shortestRecognizeTimeout = Infinity;
+  for (const route of routes) if (route.recognition) shortestRecognizeTimeout = Math.min(shortestRecognizeTimeout, route.recognition.timeout);
+  const pendingHost: PendingHost | undefined =
+    shortestRecognizeTimeout === Infinity
+      ? undefined
+      : {
+          log,
+          clock,
+          keepAlive,
+          firstMessageSweep: createDeadlineSweep(clock, Math.min(1000, shortestRecognizeTimeout / 2), (error) =>
+            log.error({ err: error }, 'first-message timeout check threw'),
+          ),
+          isShuttingDown: () => shuttingDown,
+          refused: (adapterName, reason) => metrics.refused(adapterName, reason),
+          admit: (ws, request, recognition, auth, queued) => {
+            const { adapter, protocol, registered } = recognition;
+            const connection = openConnection(ws, { protocol, registered, request, auth, adapter: adapter.name }, adapter);
+            for (const message of queued) connection.receive(message.data, message.isBinary);
+          },
+          settled(connection) {
+            pending.delete(connection);
+            closedOne();
+          },
+        };
 
   const env: HandshakeEnvironment = {
     routes,
@@ -402,8 +449,6 @@ function createHandle(httpServer: HttpServer | HttpsServer, options: HandleOptio
     log.info({ reason: 'bad_request', status: 400 }, `handshake refused: ${error.message}`);
     writeHandshakeError(socket, 400, error.message);
   });
-
-  const keepAlive: KeepAlive | undefined = keepAliveOptions === false ? undefined : startKeepAlive(clock, keepAliveOptions, connections);
 
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const outcome = evaluateHandshake(req, env);
@@ -453,6 +498,12 @@ function createHandle(httpServer: HttpServer | HttpsServer, options: HandleOptio
 
   function upgraded(ws: ServerWebSocket, outcome: HandshakeAcceptance): void {
     const adapter = outcome.adapter;
+    if (outcome.recognize && pendingHost) {
+      // RFC 6455 §4.2.2: upgraded without Sec-WebSocket-Protocol; the first message decides.
+      pending.add(new PendingConnection(ws, outcome.request, outcome.recognize, pendingHost));
+      if (debugOn()) log.debug({ url: outcome.request.url }, 'no subprotocol offered; waiting for the first message');
+      return;
+    }
     if (outcome.close || !adapter) {
       // onNoMatch 'close' (OCPP-J): upgraded without Sec-WebSocket-Protocol, closed at once.
       const close = outcome.close ?? { code: 1002, reason: '' };
@@ -462,18 +513,18 @@ function createHandle(httpServer: HttpServer | HttpsServer, options: HandleOptio
       ws.close(close.code, close.reason);
       return;
     }
+    openConnection(ws, { protocol: outcome.protocol, registered: outcome.registered, request: outcome.request, auth: outcome.auth, adapter: adapter.name }, adapter);
+  }
+
+  /** A negotiated or recognised connection: counted, kept alive, its session opened. */
+  function openConnection(ws: ServerWebSocket, init: ConnectionInit, adapter: ProtocolAdapter): WsConnection {
     const stats = statsOf.get(adapter)!;
-    const connection = new WsConnection(
-      ws,
-      { protocol: outcome.protocol, registered: outcome.registered, request: outcome.request, auth: outcome.auth, adapter: adapter.name },
-      contexts.get(adapter)!,
-      host,
-      stats,
-    );
+    const connection = new WsConnection(ws, init, contexts.get(adapter)!, host, stats);
     connections.add(connection);
+    keepAlive?.watch(connection);
     stats.handshakesAccepted++;
     connection.start(adapter);
-    if (debugOn()) log.debug({ connection: connection.id, adapter: adapter.name, protocol: outcome.protocol, url: outcome.request.url }, 'connection opened');
+    if (debugOn()) log.debug({ connection: connection.id, adapter: adapter.name, protocol: init.protocol, url: init.request.url }, 'connection opened');
     if (options.onConnection) {
       try {
         options.onConnection(connection);
@@ -481,6 +532,7 @@ function createHandle(httpServer: HttpServer | HttpsServer, options: HandleOptio
         log.error({ err: error }, 'onConnection hook threw');
       }
     }
+    return connection;
   }
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => handleUpgrade(req, socket, head);
@@ -504,6 +556,7 @@ function createHandle(httpServer: HttpServer | HttpsServer, options: HandleOptio
     shuttingDown = true;
     serverController.abort();
     keepAlive?.stop();
+    pendingHost?.firstMessageSweep.stop();
 
     // 1. Adapters flush and persist while their connections are still open.
     const withShutdown = [...contexts.keys()].filter((adapter) => adapter.shutdown);
@@ -520,15 +573,18 @@ function createHandle(httpServer: HttpServer | HttpsServer, options: HandleOptio
       if (!inTime) log.warn({ timeout }, 'adapter shutdown timed out');
     }
 
-    // 2. RFC 6455 §7.4.1 1001 Going Away on every connection; terminate whoever does not answer.
-    if (connections.size > 0) {
+    // 2. RFC 6455 §7.4.1 1001 Going Away on every connection, pending ones too; terminate
+    // whoever does not answer.
+    if (connections.size > 0 || pending.size > 0) {
       const closed = new Promise<void>((resolve) => (closeWaiter = resolve));
+      for (const connection of pending) connection.goAway();
       for (const connection of connections) connection.goAway();
       const inTime = await within(closed, timeout, () => {
+        for (const connection of pending) connection.terminate();
         for (const connection of connections) connection.terminate();
       });
       if (!inTime) {
-        log.warn({ remaining: connections.size }, 'close handshakes timed out; terminated');
+        log.warn({ remaining: connections.size + pending.size }, 'close handshakes timed out; terminated');
         await closed;
       }
     }
@@ -558,7 +614,7 @@ function createHandle(httpServer: HttpServer | HttpsServer, options: HandleOptio
     stats() {
       const byProtocol: Record<string, number> = {};
       for (const s of metrics.allStats()) byProtocol[s.protocol] = s.open;
-      return { connections: connections.size, byProtocol };
+      return { connections: connections.size, pending: pending.size, byProtocol };
     },
     metrics: { registry },
     metricsHandler(_req, res) {
