@@ -4,7 +4,7 @@
  */
 
 // Server
-export { createServer, attach, defaultOptions } from './server.js';
+export { createServer, attach, serverDefaults } from './server.js';
 export type {
   AttachOptions,
   CloseOptions,

@@ -42,7 +42,7 @@ export interface RecognitionOptions {
 }
 
 /**
- * Defaults of {@link RecognitionOptions}. Route options, so not in the server's `defaultOptions`
+ * Defaults of {@link RecognitionOptions}. Route options, so not in the server's `serverDefaults`
  * (which can be spread next to `routes`).
  */
 export const recognitionDefaults = Object.freeze({

@@ -11,7 +11,7 @@ import { RegistryError, type AdapterContext, type Connection } from '@protoplex/
 import { createFakeClock } from '@protoplex/core/testing';
 import { echo } from './_test-adapters.js';
 import { capturingLogger, closeAll, closed, nextMessage, open, raw, silent, start, until } from './_test-utils.js';
-import { attach, createServer, defaultOptions } from './server.js';
+import { attach, createServer, serverDefaults } from './server.js';
 
 afterEach(closeAll);
 
@@ -445,7 +445,7 @@ describe('options', () => {
   });
 
   it('documents its defaults in one constant', () => {
-    expect(defaultOptions).toEqual({
+    expect(serverDefaults).toEqual({
       maxPayload: 1024 * 1024,
       perMessageDeflate: false,
       keepAlive: { interval: 30_000 },

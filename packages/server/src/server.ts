@@ -43,7 +43,7 @@ import { PendingConnection, type PendingHost } from './recognition.js';
 import { compileRoutes, type CompiledRoute, type RecognitionOptions, type RouteOptions } from './routes.js';
 
 /** Defaults of every plain option; logger, metrics, bus and clock defaults are built per server. */
-export const defaultOptions = Object.freeze({
+export const serverDefaults = Object.freeze({
   /** Largest message accepted from a peer, in bytes; larger ones close the connection with 1009. */
   maxPayload: 1024 * 1024,
   /** permessage-deflate (RFC 7692) is off: it costs CPU and memory per connection. */
@@ -302,12 +302,12 @@ function createHandle(httpServer: HttpServer | HttpsServer, options: HandleOptio
     // The 'close' answer is sent with ws.close(), which throws on a bad code: check it now.
     if (route.onNoMatch === 'close') validateClose(route.noMatchCloseCode ?? 1002, 'no supported subprotocol offered');
   }
-  const maxPayload = options.maxPayload ?? defaultOptions.maxPayload;
-  const highWaterMark = options.highWaterMark ?? defaultOptions.highWaterMark;
-  const maxBufferedAmount = options.maxBufferedAmount ?? defaultOptions.maxBufferedAmount;
-  const overflowCloseCode = options.overflowCloseCode ?? defaultOptions.overflowCloseCode;
-  const shutdownTimeout = options.shutdownTimeout ?? defaultOptions.shutdownTimeout;
-  const keepAliveOptions = options.keepAlive ?? defaultOptions.keepAlive;
+  const maxPayload = options.maxPayload ?? serverDefaults.maxPayload;
+  const highWaterMark = options.highWaterMark ?? serverDefaults.highWaterMark;
+  const maxBufferedAmount = options.maxBufferedAmount ?? serverDefaults.maxBufferedAmount;
+  const overflowCloseCode = options.overflowCloseCode ?? serverDefaults.overflowCloseCode;
+  const shutdownTimeout = options.shutdownTimeout ?? serverDefaults.shutdownTimeout;
+  const keepAliveOptions = options.keepAlive ?? serverDefaults.keepAlive;
   checkPositive('maxPayload', maxPayload);
   checkPositive('highWaterMark', highWaterMark);
   checkPositive('maxBufferedAmount', maxBufferedAmount);
@@ -427,7 +427,7 @@ function createHandle(httpServer: HttpServer | HttpsServer, options: HandleOptio
   const env: HandshakeEnvironment = {
     routes,
     allowedOrigins: options.allowedOrigins,
-    requireOrigin: options.requireOrigin ?? defaultOptions.requireOrigin,
+    requireOrigin: options.requireOrigin ?? serverDefaults.requireOrigin,
     isShuttingDown: () => shuttingDown,
     pendingSetup: () => (setupDone ? undefined : ready),
   };
@@ -438,7 +438,7 @@ function createHandle(httpServer: HttpServer | HttpsServer, options: HandleOptio
     noServer: true,
     clientTracking: false,
     maxPayload,
-    perMessageDeflate: options.perMessageDeflate ?? defaultOptions.perMessageDeflate,
+    perMessageDeflate: options.perMessageDeflate ?? serverDefaults.perMessageDeflate,
     skipUTF8Validation: false,
     // Only ever the id core negotiated, or no header (RFC 6455 §4.2.2 item 5.4).
     handleProtocols: () => negotiated || false,
