@@ -3,8 +3,8 @@ import { createServer } from '@protoplex/server';
 import { mqtt } from '@protoplex/mqtt';
 
 const broker = mqtt({
-  authenticate: (_client, username, password) => username === 'demo' && password?.toString() === 'secret',
-  authorizePublish: (_client, message) => !message.topic.startsWith('$'),
+  authenticate: ({ username, password }) => username === 'demo' && password?.toString() === 'secret',
+  authorizePublish: ({ message }) => !message.topic.startsWith('$'),
 });
 const server = createServer({ adapters: [broker] });
 const { port } = await server.listen(8080, '127.0.0.1');

@@ -2,7 +2,7 @@
  * Test helpers (never exported): an MQTT client over the core test harness that writes packets
  * through the codec and reads what the broker sent back.
  */
-import { createTestHarness, type TestHarness, type TestPeer } from '@protoplex/core/testing';
+import { createTestHarness, type HarnessOptions, type TestHarness, type TestPeer } from '@protoplex/core/testing';
 import { decodePackets, encodePacket, type ConnectPacket, type Packet } from './codec.js';
 import { mqtt, type MqttAdapter } from './adapter.js';
 import type { MqttOptions } from './types.js';
@@ -29,8 +29,9 @@ export async function flush(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
-export function createTestBroker(options: MqttOptions = {}): TestBroker {
-  const harness = createTestHarness();
+/** A broker (with `$SYS` off unless asked) on a test harness; `harness` sets its bus, clock or log. */
+export function createTestBroker(options: MqttOptions = {}, harnessOptions: HarnessOptions = {}): TestBroker {
+  const harness = createTestHarness(harnessOptions);
   const adapter = mqtt({ sysInterval: 0, ...options });
   let counter = 0;
   return {

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
-import { CloseCode, isSendableCloseCode, type BusMessage } from '@protoplex/core';
+import { CloseCode, createMemoryBus, isSendableCloseCode, type BusMessage } from '@protoplex/core';
 import { ReasonCode } from './constants.js';
 import { encodePacket, type Packet, type PublishPacket } from './codec.js';
 import { createMemoryPersistence } from './persistence.js';
@@ -137,7 +137,7 @@ describe('MQTT 5 properties and options', () => {
 
 describe('hooks', () => {
   it('refuses a CONNECT when authenticate says no: 0x87 (5.0), 0x05 (3.1.1), 0x86 when asked', async () => {
-    const broker = createTestBroker({ authenticate: (client, username) => (username === 'bad' ? { ok: false, reasonCode: ReasonCode.BadUserNameOrPassword } : client.id === 'ok') });
+    const broker = createTestBroker({ authenticate: ({ client, username }) => (username === 'bad' ? { ok: false, reasonCode: ReasonCode.BadUserNameOrPassword } : client.id === 'ok') });
     const v5 = await broker.client({ version: 5, clientId: 'nope' });
     expect(v5.take()).toMatchObject([{ cmd: 'connack', reasonCode: ReasonCode.NotAuthorized }]);
     expect(v5.peer.closed?.code).toBe(CloseCode.PolicyViolation);
@@ -164,7 +164,7 @@ describe('hooks', () => {
 
   it('drops unauthorized publishes: PUBACK 0x87 for 5.0, a plain PUBACK for 3.1.1, nothing routed', async () => {
     const published = vi.fn();
-    const broker = createTestBroker({ authorizePublish: async (_client, message) => !message.topic.startsWith('secret'), published });
+    const broker = createTestBroker({ authorizePublish: async ({ message }) => !message.topic.startsWith('secret'), published });
     const sub = await broker.client();
     sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '#', qos: 1 }] });
     sub.take();
@@ -180,11 +180,11 @@ describe('hooks', () => {
     expect(v4.take()).toMatchObject([{ cmd: 'puback', messageId: 1 }, { cmd: 'puback', messageId: 2 }]);
     expect(publishes(sub.take()).map((p) => p.topic)).toEqual(['open']);
     expect(published).toHaveBeenCalledTimes(1);
-    expect(published.mock.calls[0]![0]).toMatchObject({ topic: 'open', qos: 1 });
+    expect(published.mock.calls[0]![0]).toMatchObject({ message: { topic: 'open', qos: 1 }, client: { version: 4 } });
   });
 
   it('refuses or downgrades subscriptions through authorizeSubscribe', async () => {
-    const broker = createTestBroker({ authorizeSubscribe: (_client, sub) => (sub.topic === 'no' ? false : sub.topic === 'low' ? 0 : true) });
+    const broker = createTestBroker({ authorizeSubscribe: ({ topic }) => (topic === 'no' ? false : topic === 'low' ? 0 : true) });
     const c = await broker.client();
     c.take();
     c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'no', qos: 1 }, { topic: 'low', qos: 2 }, { topic: 'yes', qos: 2 }] });
@@ -242,13 +242,104 @@ describe('the bus', () => {
     expect(publishes(back.take()).map((p) => p.topic)).toEqual(['ocpp/cp/1']);
   });
 
+  it('builds no bus message for a publish nobody else on the bus wants, and one when somebody does', async () => {
+    const broker = createTestBroker();
+    const spy = vi.spyOn(broker.harness.bus, 'publish');
+    const sub = await broker.client();
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/+', qos: 0 }] });
+    sub.take();
+    const p = await broker.client();
+    p.send(pub('a/b', 'to mqtt only'), pub('nobody/here', 'to nobody'));
+    broker.adapter.publish('a/c', 'from the broker');
+    expect(publishes(sub.take()).map((m) => m.payload.toString())).toEqual(['to mqtt only', 'from the broker']);
+    expect(spy).not.toHaveBeenCalled();
+    const seen: BusMessage[] = [];
+    broker.harness.bus.subscribe('a/#', (m) => seen.push(m));
+    p.send(pub('a/b', 'to both'));
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect(seen.map((m) => m.topic)).toEqual(['a/b']);
+    expect(publishes(sub.take())).toHaveLength(1);
+  });
+
+  it('holds one bus subscription per distinct filter, whatever the number of sessions holding it, released with the last', async () => {
+    const bus = createMemoryBus();
+    const broker = createTestBroker({}, { bus });
+    const a = await broker.client({ version: 5 });
+    const b = await broker.client();
+    const shared = await broker.client({ version: 5 });
+    const wide = await broker.client();
+    expect(bus.size).toBe(0);
+    a.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/+', qos: 0 }] });
+    b.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/+', qos: 1 }] });
+    shared.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '$share/g/a/+', qos: 0 }] });
+    expect(bus.size).toBe(1);
+    // Re-subscribing replaces the subscription: still one holder for this session.
+    b.send({ cmd: 'subscribe', messageId: 2, subscriptions: [{ topic: 'a/+', qos: 0 }] });
+    wide.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/#', qos: 0 }] });
+    expect(bus.size).toBe(2);
+    a.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: ['a/+'] });
+    b.peer.close();
+    expect(bus.size).toBe(2);
+    shared.send({ cmd: 'disconnect' });
+    expect(bus.size).toBe(1);
+    wide.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: ['a/#'] });
+    expect(bus.size).toBe(0);
+  });
+
+  it('keeps the bus subscriptions of an offline persistent session until the session ends', async () => {
+    const bus = createMemoryBus();
+    const broker = createTestBroker({}, { bus });
+    const away = await broker.client({ clientId: 'away', clean: false });
+    away.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'p/+', qos: 1 }] });
+    away.peer.drop();
+    expect(bus.size).toBe(1);
+    await broker.client({ clientId: 'away', clean: true });
+    expect(bus.size).toBe(0);
+  });
+
+  it('hands an MQTT client a message from another protocol once, whatever its overlapping subscriptions', async () => {
+    const bus = createMemoryBus();
+    const broker = createTestBroker({}, { bus });
+    const both = await broker.client({ version: 5 });
+    both.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/#', qos: 0 }, { topic: 'a/+', qos: 1 }] });
+    both.take();
+    const one = await broker.client();
+    one.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/+', qos: 0 }] });
+    one.take();
+    expect(bus.size).toBe(2);
+    bus.publish({ topic: 'a/x', payload: Buffer.from('from stomp'), qos: 1, origin: { protocol: 'stomp', connectionId: 'stomp-1' } });
+    const got = publishes(both.take());
+    expect(got.map((m) => [m.topic, m.qos, m.payload.toString()])).toEqual([['a/x', 1, 'from stomp']]);
+    expect(publishes(one.take())).toHaveLength(1);
+  });
+
+  it('keeps $SYS off the bus unless somebody there wants it', async () => {
+    const bus = createMemoryBus();
+    const broker = createTestBroker({ sysInterval: 10 }, { bus });
+    const spy = vi.spyOn(bus, 'publish');
+    const c = await broker.client();
+    c.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '$SYS/broker/#', qos: 0 }] });
+    c.take();
+    broker.harness.clock.advance(10_000);
+    expect(publishes(c.take()).length).toBeGreaterThan(0);
+    expect(spy).not.toHaveBeenCalled();
+    const seen: BusMessage[] = [];
+    bus.subscribe('$SYS/broker/uptime', (m) => seen.push(m));
+    broker.harness.clock.advance(10_000);
+    expect(seen.map((m) => [m.topic, Buffer.from(m.payload).toString(), m.origin.protocol])).toEqual([['$SYS/broker/uptime', '20 seconds', 'mqtt']]);
+    expect(spy).toHaveBeenCalledTimes(1);
+  });
+
   it('delivers MQTT-to-MQTT messages once although they also travel on the bus', async () => {
     const broker = createTestBroker();
+    const seen: BusMessage[] = [];
+    broker.harness.bus.subscribe('once', (m) => seen.push(m));
     const sub = await broker.client();
     sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'once', qos: 0 }] });
     sub.take();
     const p = await broker.client();
     p.send(pub('once', 'x'));
+    expect(seen).toHaveLength(1);
     expect(publishes(sub.take())).toHaveLength(1);
   });
 });

@@ -1,57 +1,44 @@
 /**
- * Broker-wide state: sessions (online and offline), the subscription trie, retained messages,
- * wills, `$SYS` and the bridge to the cross-protocol bus. Connections (session.ts) attach to a
- * session through the {@link Link} interface; everything here outlives a connection, so its
- * timers run on the server-wide clock given to `setup`.
+ * Broker-wide routing: sessions (online and offline) and their subscriptions in one trie, wills,
+ * and the bridge to the cross-protocol bus. Connections (session.ts) attach to a session through
+ * the {@link Link} interface; everything here outlives a connection, so its timers run on the
+ * server-wide clock given to `setup`. Session state is in sessions.ts, persistence in store.ts,
+ * retained messages in retained.ts, bus conversion in bridge.ts, `$SYS` in sys.ts.
  *
  * Routing design: MQTT subscribers are matched in the broker's own trie, never through the bus.
- * Every accepted PUBLISH is routed to MQTT subscribers here, then published once on the bus for
- * other protocols; the broker's single bus subscription (`#`, made in `setup`) skips the message
- * objects it published itself and routes everything else (STOMP, WAMP, OCPP...) into the trie.
- * So each MQTT delivery happens exactly once, and offline persistent sessions, which have no
- * connection and so no connection-scoped bus subscription, keep receiving.
+ * Every accepted PUBLISH is routed to MQTT subscribers here, then published once on the bus when
+ * somebody else wants it. Every subscription record in the trie, of an online or an offline
+ * persistent session, holds its match filter on the broker's one `BusBridge` (one bus
+ * subscription per distinct filter, counted, never `#`), so messages of other protocols (STOMP,
+ * WAMP, OCPP...) arrive only when an MQTT session wants them, once however many held filters
+ * match, and never as the broker's own messages back. So each MQTT delivery happens exactly once,
+ * and offline persistent sessions, which have no connection, keep receiving.
  */
-import { silentLogger, systemClock, type AdapterContext, type Bus, type BusMessage, type BusSubscription, type Clock, type Logger, type QoS, type Timer } from '@protoplex/core';
-import { MAX_PACKET_ID, SESSION_NEVER_EXPIRES } from './constants.js';
+import {
+  createBusBridge,
+  createDeadlineSweep,
+  silentLogger,
+  systemClock,
+  type AdapterContext,
+  type BusBridge,
+  type BusMessage,
+  type Clock,
+  type DeadlineSweep,
+  type Logger,
+  type QoS,
+  type Timer,
+  TopicTrie,
+} from '@protoplex/core';
+import { SESSION_NEVER_EXPIRES } from './constants.js';
 import { hookMessage } from './_helpers.js';
-import type { UserProperties } from './codec.js';
-import type { StoredDelivery, StoredMessage, StoredMessageProperties, StoredSession, StoredSubscription } from './persistence.js';
-import { parseSharedFilter, SubscriptionTrie, type SharedFilter } from './topics.js';
-import type { MqttClient, MqttMessage, MqttStats, ResolvedOptions } from './types.js';
-
-/** An application message inside the broker. Immutable once created; shared by every delivery. */
-export interface AppMessage {
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly qos: QoS;
-  readonly retain: boolean;
-  /** Epoch ms when accepted. */
-  readonly receivedAt: number;
-  /** Epoch ms after which it is not delivered (MQTT 5 Message Expiry Interval). */
-  readonly expiresAt?: number;
-  readonly properties?: StoredMessageProperties;
-  /** Client id of the MQTT publisher, for No Local. */
-  readonly publisherId?: string;
-}
-
-/** One message on its way to one session. */
-export interface Delivery {
-  readonly message: AppMessage;
-  readonly qos: QoS;
-  readonly retain: boolean;
-  readonly subscriptionIds?: number[];
-  packetId?: number;
-  /** QoS 2 after PUBREC: PUBREL sent, waiting for PUBCOMP. */
-  released?: boolean;
-}
-
-export interface SubscriptionRecord extends StoredSubscription {
-  readonly kind: 'subscription';
-  readonly session: SessionState;
-  /** The filter matched in the trie (without the `$share/{group}/` prefix). */
-  readonly matchFilter: string;
-  readonly share?: SharedFilter;
-}
+import { fromBusMessage, toBusMessage } from './bridge.js';
+import type { StoredSession, StoredSubscription } from './persistence.js';
+import { RetainedStore } from './retained.js';
+import { SessionState, type AppMessage, type Delivery, type Link, type RouteScratch, type SubscriptionRecord, type Will } from './sessions.js';
+import { fromStoredDelivery, isExpired, SessionStore, type StoreHost } from './store.js';
+import { sysMessages } from './sys.js';
+import { parseSharedFilter } from './topics.js';
+import type { MqttClient, MqttStats, ResolvedOptions } from './types.js';
 
 interface SharedGroup {
   readonly kind: 'group';
@@ -63,185 +50,52 @@ interface SharedGroup {
 
 type TrieValue = SubscriptionRecord | SharedGroup;
 
-/** Per-publish scratch that lets identical QoS 0 packets be encoded once for every subscriber. */
-export interface RouteScratch {
-  shared4?: Buffer;
-  shared5?: Buffer;
-}
-
-/** The live connection of a session, implemented by session.ts. */
-export interface Link {
-  readonly client: MqttClient;
-  readonly connectedAt: number;
-  /** CONNACK sent: deliveries may flow. */
-  readonly ready: boolean;
-  /** The transport reported backpressure and has not drained. */
-  readonly congested: boolean;
-  /** Most QoS 1/2 messages in flight to this client (its Receive Maximum, capped). */
-  readonly sendQuota: number;
-  sendQos0(message: AppMessage, retain: boolean, subscriptionIds: number[] | undefined, scratch: RouteScratch | undefined): void;
-  /** Sends a QoS 1/2 PUBLISH with `delivery.packetId`. @returns false when it was discarded (too large for the client). */
-  sendDelivery(delivery: Delivery, dup: boolean): boolean;
-  sendPubrel(packetId: number): void;
-  /** Session takeover: another connection claimed the client id. */
-  takeOver(): void;
-  /** The server shuts down: tell the client (5.0 DISCONNECT 0x8B) and close with 1001. */
-  shutDown(): void;
-}
-
-/** A connection with a deadline the broker's sweep checks (session.ts). */
-export interface Watched {
-  checkDeadlines(now: number): void;
-}
-
 /** Milliseconds between deadline sweeps (CONNECT timeout, keep-alive). */
 const SWEEP_MS = 1000;
 
-/** A will kept for a connection (MQTT 5 §3.1.2.5). */
-export interface Will {
-  readonly message: AppMessage;
-  /** Seconds (MQTT 5 Will Delay Interval). */
-  readonly delay: number;
-  /** Seconds (the will's MQTT 5 Message Expiry Interval), counted from when the will is published. */
-  readonly expiry?: number;
-}
-
-/** Session state (MQTT 5 §4.1): lives on while the client is away if its expiry says so. */
-export class SessionState {
-  readonly subscriptions = new Map<string, SubscriptionRecord>();
-  readonly queue = new DeliveryQueue();
-  // The in-flight map and the unreleased QoS 2 ids are made on first use: most idle sessions
-  // never need them, and an empty Map or Set costs a hash table each.
-  private inflightMap: Map<number, Delivery> | undefined;
-  private incomingSet: Set<number> | undefined;
-  nextPacketId = 1;
-  link: Link | undefined;
-  expiryInterval = 0;
-  disconnectedAt: number | undefined;
-  expiryTimer: Timer | undefined;
-  pendingWill: { readonly will: Will; readonly client: MqttClient; readonly timer: Timer } | undefined;
-  /** Routing marks: which publish last reached this session, and what it merged. */
-  routeMark = 0;
-  routeQos: QoS = 0;
-  routeRetain = false;
-  routeIds: number[] | undefined;
-
-  constructor(readonly clientId: string, public version: 4 | 5) {}
-
-  /** QoS 1/2 deliveries in flight to the client, by packet id (read only: see `addInflight`). */
-  get inflight(): ReadonlyMap<number, Delivery> {
-    return this.inflightMap ?? EMPTY_INFLIGHT;
-  }
-
-  addInflight(packetId: number, delivery: Delivery): void {
-    (this.inflightMap ??= new Map()).set(packetId, delivery);
-  }
-
-  /** @returns whether it was in flight */
-  removeInflight(packetId: number): boolean {
-    return this.inflightMap?.delete(packetId) ?? false;
-  }
-
-  /** QoS 2 packet ids received from the client and not yet released by PUBREL (read only). */
-  get incomingQos2(): ReadonlySet<number> {
-    return this.incomingSet ?? EMPTY_IDS;
-  }
-
-  addIncomingQos2(packetId: number): void {
-    (this.incomingSet ??= new Set()).add(packetId);
-  }
-
-  /** @returns whether the id was unreleased */
-  releaseIncomingQos2(packetId: number): boolean {
-    return this.incomingSet?.delete(packetId) ?? false;
-  }
-
-  clearDeliveries(): void {
-    this.queue.clear();
-    this.inflightMap = undefined;
-  }
-}
-
-const EMPTY_INFLIGHT: ReadonlyMap<number, Delivery> = new Map();
-const EMPTY_IDS: ReadonlySet<number> = new Set();
-
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Marks bus messages this broker published, so its own bus subscription skips them. */
-const OWN = Symbol('protoplex.mqtt.own');
-
-/** A FIFO with O(1) shift: an array and a head index, compacted when half of it is spent. */
-export class DeliveryQueue {
-  private items: Delivery[] = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  push(delivery: Delivery): void {
-    this.items.push(delivery);
-  }
-
-  shift(): Delivery | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const delivery = this.items[this.head]!;
-    this.items[this.head++] = undefined as unknown as Delivery;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return delivery;
-  }
-
-  clear(): void {
-    this.items = [];
-    this.head = 0;
-  }
-
-  toArray(): Delivery[] {
-    return this.items.slice(this.head);
-  }
-}
-
-export class Broker {
+export class Broker implements StoreHost {
   readonly sessions = new Map<string, SessionState>();
-  readonly retained = new Map<string, AppMessage>();
-  private readonly trie = new SubscriptionTrie<TrieValue>();
+  readonly retained: RetainedStore;
+  readonly store: SessionStore;
+  private readonly trie = new TopicTrie<TrieValue>();
   private readonly groups = new Map<string, SharedGroup>();
   clock: Clock = systemClock;
   log: Logger = silentLogger;
-  private bus: Bus | undefined;
-  private busSubscription: BusSubscription | undefined;
+  /** One sweep a second checks every connection's deadlines (made in `setup`). */
+  deadlines: DeadlineSweep | undefined;
+  private bridge: BusBridge | undefined;
   private sysTimer: Timer | undefined;
-  private readonly watched = new Set<Watched>();
-  private sweepTimer: Timer | undefined;
   private routeSeq = 0;
   private routeTargets: SessionState[] = [];
   private routeShared: SubscriptionRecord[] | undefined;
   private routePublisher: string | undefined;
   private startedAt = Date.now();
-  /** Persistent sessions changed since the last flush (written once per tick, not per packet). */
-  private readonly dirty = new Set<SessionState>();
-  private flushTimer: Timer | undefined;
-  /** The last store operation of each client id: operations of one session run in order. */
-  private readonly storeTail = new Map<string, Promise<void>>();
   messagesIn = 0;
   messagesOut = 0;
   connected = 0;
 
-  constructor(readonly options: ResolvedOptions) {}
+  constructor(readonly options: ResolvedOptions) {
+    this.store = new SessionStore(options.persistence, this);
+    this.retained = new RetainedStore(options.persistence, this.store.reportError);
+  }
 
-  /** Server-wide start: clock, log, retained messages from persistence, the bus bridge, `$SYS`. */
+  /** The session held for `clientId` now (the store's host). */
+  current(clientId: string): SessionState | undefined {
+    return this.sessions.get(clientId);
+  }
+
+  /** Server-wide start: clock, log, retained messages from persistence, the bus bridge, the deadline sweep, `$SYS`. */
   async setup(context: AdapterContext): Promise<void> {
     this.clock = context.clock;
     this.log = context.log;
     this.startedAt = context.clock.now();
-    for (const stored of await this.options.persistence.listRetained()) {
-      this.retained.set(stored.topic, fromStoredMessage(stored));
-    }
-    this.bus = context.bus;
-    this.busSubscription = context.bus.subscribe('#', this.onBusMessage);
+    await this.retained.load();
+    this.bridge = createBusBridge(context.bus, { onMessage: this.onBusMessage, log: context.log });
+    // Connections with a deadline (CONNECT not yet received, or a keep-alive) are checked by one
+    // sweep a second on the server clock instead of a timer each; it stops when none is left.
+    this.deadlines = createDeadlineSweep(context.clock, SWEEP_MS, (error) => context.log.error({ err: error }, 'mqtt deadline check failed'));
     if (this.options.sysInterval > 0) {
       this.sysTimer = context.clock.setInterval(() => this.publishSys(), this.options.sysInterval * 1000);
     }
@@ -249,8 +103,8 @@ export class Broker {
       'abort',
       () => {
         this.sysTimer?.cancel();
-        this.sweepTimer?.cancel();
-        this.sweepTimer = undefined;
+        this.deadlines?.stop();
+        this.bridge?.close();
       },
       { once: true },
     );
@@ -260,36 +114,8 @@ export class Broker {
   async shutdown(): Promise<void> {
     this.sysTimer?.cancel();
     for (const state of [...this.sessions.values()]) state.link?.shutDown();
-    this.flushTimer?.cancel();
-    this.flushTimer = undefined;
-    this.dirty.clear();
-    for (const state of this.sessions.values()) {
-      if (state.expiryInterval > 0) this.writeSession(state);
-    }
-    await Promise.all([...this.storeTail.values()]);
+    await this.store.close(this.sessions.values());
   }
-
-  // ---------------------------------------------------------------- deadlines
-
-  /**
-   * Connections with a deadline (CONNECT not yet received, or a keep-alive) are checked by one
-   * sweep a second on the server clock instead of a timer each; the sweep stops when none is left.
-   */
-  watch(session: Watched): void {
-    this.watched.add(session);
-    this.sweepTimer ??= this.clock.setInterval(this.sweep, SWEEP_MS);
-  }
-
-  unwatch(session: Watched): void {
-    if (!this.watched.delete(session) || this.watched.size > 0 || !this.sweepTimer) return;
-    this.sweepTimer.cancel();
-    this.sweepTimer = undefined;
-  }
-
-  private readonly sweep = (): void => {
-    const now = this.clock.now();
-    for (const session of this.watched) session.checkDeadlines(now);
-  };
 
   // ---------------------------------------------------------------- sessions
 
@@ -308,18 +134,13 @@ export class Broker {
       // [MQTT-3.1.2-4] (5.0) "If a CONNECT packet is received with Clean Start is set to 1, the
       // Client and Server MUST discard any existing Session and start a new Session."
       if (state) this.endSession(state);
-      else this.store(clientId, (store) => store.deleteSession(clientId));
+      else this.store.delete(clientId);
       state = new SessionState(clientId, version);
       this.sessions.set(clientId, state);
       return { state, present: false };
     }
     if (!state) {
-      // Reads wait for this id's pending writes, so a session ended or saved a moment ago reads back as such.
-      await this.storeTail.get(clientId);
-      const stored = await this.options.persistence.getSession(clientId).catch((error: unknown) => {
-        this.reportStoreError(error);
-        return undefined;
-      });
+      const stored = await this.store.read(clientId);
       // Another CONNECT for the same id may have won while the store answered.
       state = this.sessions.get(clientId);
       if (state) state.link?.takeOver();
@@ -365,7 +186,7 @@ export class Broker {
       if (delivery.released) link.sendPubrel(delivery.packetId!);
       else if (!link.sendDelivery(delivery, true)) {
         state.removeInflight(delivery.packetId!);
-        this.markDirty(state);
+        this.store.markDirty(state);
       }
     }
     this.pump(state);
@@ -398,15 +219,15 @@ export class Broker {
       return;
     }
     this.scheduleExpiry(state);
-    this.dirty.delete(state);
-    this.writeSession(state);
+    this.store.forget(state);
+    this.store.write(state);
   }
 
-  /** Drops a session: its subscriptions leave the trie, a pending will goes out now. */
+  /** Drops a session: its subscriptions leave the trie (and the bus), a pending will goes out now. */
   endSession(state: SessionState): void {
     if (this.sessions.get(state.clientId) !== state) return;
     this.sessions.delete(state.clientId);
-    this.dirty.delete(state);
+    this.store.forget(state);
     state.expiryTimer?.cancel();
     for (const record of state.subscriptions.values()) this.unindex(record);
     state.subscriptions.clear();
@@ -417,46 +238,7 @@ export class Broker {
       state.pendingWill = undefined;
       this.publishWill(will, client);
     }
-    const clientId = state.clientId;
-    this.store(clientId, (store) => store.deleteSession(clientId));
-  }
-
-  // ---------------------------------------------------------------- persistence (write-through)
-
-  /**
-   * A persistent session changed (subscriptions, queue, in-flight, unreleased QoS 2 ids): it is
-   * written on the next tick, once however many packets changed it meanwhile, so the delivery path
-   * never awaits the store. Sessions that end with their connection (expiry 0) are never written.
-   */
-  markDirty(state: SessionState): void {
-    if (state.expiryInterval === 0) return;
-    this.dirty.add(state);
-    this.flushTimer ??= this.clock.setTimeout(this.flushDirty, 0);
-  }
-
-  private readonly flushDirty = (): void => {
-    this.flushTimer = undefined;
-    for (const state of this.dirty) {
-      if (this.sessions.get(state.clientId) === state && state.expiryInterval > 0) this.writeSession(state);
-    }
-    this.dirty.clear();
-  };
-
-  private writeSession(state: SessionState): void {
-    const snapshot = toStoredSession(state);
-    this.store(state.clientId, (store) => store.putSession(snapshot));
-  }
-
-  /** Runs `operation` after the pending store operations of `clientId`; failures are logged. */
-  private store(clientId: string, operation: (store: ResolvedOptions['persistence']) => Promise<void>): void {
-    const previous = this.storeTail.get(clientId);
-    const persistence = this.options.persistence;
-    const run = (): Promise<void> => operation(persistence).catch(this.reportStoreError);
-    const next = previous ? previous.then(run) : run();
-    this.storeTail.set(clientId, next);
-    void next.then(() => {
-      if (this.storeTail.get(clientId) === next) this.storeTail.delete(clientId);
-    });
+    this.store.delete(state.clientId);
   }
 
   private scheduleExpiry(state: SessionState): void {
@@ -489,10 +271,6 @@ export class Broker {
     return state;
   }
 
-  private readonly reportStoreError = (error: unknown): void => {
-    this.log.error({ err: error }, 'mqtt persistence failed');
-  };
-
   // ---------------------------------------------------------------- subscriptions
 
   /**
@@ -524,7 +302,10 @@ export class Broker {
       }
       group.members.push(record);
     } else this.trie.add(record.matchFilter, record);
-    this.markDirty(state);
+    // Each record in the trie holds its filter on the bus, shared members included (the bridge
+    // counts them): messages of other protocols come in exactly while some record wants them.
+    this.bridge?.hold(record.matchFilter);
+    this.store.markDirty(state);
     return existing !== undefined;
   }
 
@@ -534,20 +315,23 @@ export class Broker {
     if (!record) return false;
     state.subscriptions.delete(filter);
     this.unindex(record);
-    this.markDirty(state);
+    this.store.markDirty(state);
     return true;
   }
 
+  /** Takes a record out of the trie and releases its filter on the bus. */
   private unindex(record: SubscriptionRecord): void {
     if (!record.share) {
-      this.trie.remove(record.matchFilter, record);
+      if (this.trie.remove(record.matchFilter, record)) this.bridge?.release(record.matchFilter);
       return;
     }
     const key = `${record.share.group}\u0000${record.share.filter}`;
     const group = this.groups.get(key);
     if (!group) return;
     const at = group.members.indexOf(record);
-    if (at !== -1) group.members.splice(at, 1);
+    if (at === -1) return;
+    group.members.splice(at, 1);
+    this.bridge?.release(record.matchFilter);
     if (group.members.length === 0) {
       this.groups.delete(key);
       this.trie.remove(group.matchFilter, group);
@@ -561,15 +345,10 @@ export class Broker {
    * result of a new subscription being made by a Client".
    */
   sendRetained(state: SessionState, record: StoredSubscription, matchFilter: string): void {
-    const now = this.clock.now();
-    for (const message of this.retained.values()) {
-      if (message.expiresAt !== undefined && message.expiresAt <= now) {
-        this.retained.delete(message.topic);
-        continue;
-      }
-      if (!topicMatchesFilter(matchFilter, message.topic)) continue;
-      this.deliver(state, message, minQos(message.qos, record.qos), true, record.subscriptionId === undefined ? undefined : [record.subscriptionId], undefined);
-    }
+    const ids = record.subscriptionId === undefined ? undefined : [record.subscriptionId];
+    this.retained.forEachMatching(matchFilter, this.clock.now(), (message) => {
+      this.deliver(state, message, minQos(message.qos, record.qos), true, ids, undefined);
+    });
   }
 
   // ---------------------------------------------------------------- publishing
@@ -579,70 +358,24 @@ export class Broker {
    * subscribers, the bus, the `published` hook.
    */
   publish(message: AppMessage, client: MqttClient | null): void {
-    if (message.retain && this.options.retainAvailable) this.setRetained(message);
+    if (message.retain && this.options.retainAvailable) this.retained.retain(message);
     this.route(message);
-    const bus = this.bus;
-    // Our own `#` subscription matches everything; skip building a bus message that only it
-    // would receive (MQTT-only deployments, or topics no other protocol watches).
-    if (bus && bus.hasSubscribers?.(message.topic, this.busSubscription) !== false) {
-      const props = message.properties;
-      // One literal with every key (undefined when absent) keeps one object shape on the hot path.
-      // The OWN mark survives the in-memory bus, which hands every subscriber the same object, and
-      // is dropped by any driver that serialises: messages from other nodes still come in.
-      const busMessage: BusMessage & { [OWN]: Broker } = {
-        topic: message.topic,
-        payload: message.payload,
-        qos: message.qos,
-        origin: client ? { protocol: 'mqtt', connectionId: client.connectionId } : { protocol: 'mqtt' },
-        retain: message.retain,
-        contentType: props?.contentType,
-        headers: props?.userProperties ? flattenUserProperties(props.userProperties) : undefined,
-        [OWN]: this,
-      };
-      try {
-        const result = bus.publish(busMessage);
-        if (result) result.catch((error: unknown) => this.log.warn({ err: error }, 'bus publish failed'));
-      } catch (error) {
-        this.log.warn({ err: error }, 'bus publish failed');
-      }
-    }
-    this.options.published?.(hookMessage(message), client);
+    this.toBus(message, client);
+    this.options.published?.({ message: hookMessage(message), client });
   }
 
   /**
-   * [MQTT-3.3.1-6] (5.0) "If the Payload contains zero bytes it is processed normally by the
-   * Server but any retained message with the same topic name MUST be removed and any future
-   * subscribers for the topic will not receive a retained message."
+   * Publishes on the bus only when somebody outside this broker wants the topic: a message that
+   * only MQTT subscribers want (or nobody) is never built. The bridge never hands it back.
    */
-  private setRetained(message: AppMessage): void {
-    if (message.payload.length === 0) {
-      if (this.retained.delete(message.topic)) void this.options.persistence.deleteRetained(message.topic).catch(this.reportStoreError);
-      return;
-    }
-    this.retained.set(message.topic, message);
-    void this.options.persistence.putRetained(toStoredMessage(message)).catch(this.reportStoreError);
+  private toBus(message: AppMessage, client: MqttClient | null): void {
+    const bridge = this.bridge;
+    if (bridge && bridge.wanted(message.topic)) void bridge.publish(toBusMessage(message, client));
   }
 
   private readonly onBusMessage = (message: BusMessage): void => {
-    if ((message as { [OWN]?: Broker })[OWN] === this) return;
-    const headers = message.headers;
-    let properties: StoredMessageProperties | undefined;
-    if (message.contentType !== undefined || headers !== undefined) {
-      properties = {
-        ...(message.contentType !== undefined ? { contentType: message.contentType } : {}),
-        ...(headers !== undefined && Object.keys(headers).length > 0 ? { userProperties: { ...headers } } : {}),
-      };
-    }
-    const payload = Buffer.isBuffer(message.payload) ? message.payload : Buffer.from(message.payload.buffer, message.payload.byteOffset, message.payload.byteLength);
-    const app: AppMessage = {
-      topic: message.topic,
-      payload,
-      qos: message.qos,
-      retain: message.retain === true,
-      receivedAt: this.clock.now(),
-      ...(properties ? { properties } : {}),
-    };
-    if (app.retain && this.options.retainAvailable) this.setRetained(app);
+    const app = fromBusMessage(message, this.clock.now());
+    if (app.retain && this.options.retainAvailable) this.retained.retain(app);
     this.route(app);
   };
 
@@ -717,7 +450,7 @@ export class Broker {
       return;
     }
     state.queue.push(delivery);
-    this.markDirty(state);
+    this.store.markDirty(state);
   }
 
   /**
@@ -737,7 +470,7 @@ export class Broker {
       // managed to start onward delivery to a matching subscriber, then it MUST delete the copy of
       // the message for that subscriber."
       if (delivery.message.expiresAt !== undefined && delivery.message.expiresAt <= now) {
-        this.markDirty(state);
+        this.store.markDirty(state);
         continue;
       }
       this.transmit(state, link, delivery);
@@ -745,19 +478,19 @@ export class Broker {
   }
 
   private transmit(state: SessionState, link: Link, delivery: Delivery): void {
-    const packetId = allocatePacketId(state);
+    const packetId = state.allocatePacketId();
     delivery.packetId = packetId;
     state.addInflight(packetId, delivery);
     // [MQTT-3.1.2-25] (5.0) "Where a Packet is too large to send, the Server MUST discard it
     // without sending it and then behave as if it had completed sending that Application Message."
     if (!link.sendDelivery(delivery, false)) state.removeInflight(packetId);
-    this.markDirty(state);
+    this.store.markDirty(state);
   }
 
   /** PUBACK, PUBCOMP, or PUBREC with an error code: the message is done. */
   complete(state: SessionState, packetId: number): boolean {
     if (!state.removeInflight(packetId)) return false;
-    this.markDirty(state);
+    this.store.markDirty(state);
     this.pump(state);
     return true;
   }
@@ -774,7 +507,7 @@ export class Broker {
       return;
     }
     Promise.resolve()
-      .then(() => authorize(client, hookMessage(message)))
+      .then(() => authorize({ client, message: hookMessage(message) }))
       .then(
         (allowed) => {
           if (allowed) this.publish(message, client);
@@ -785,21 +518,13 @@ export class Broker {
 
   // ---------------------------------------------------------------- $SYS and stats
 
-  /** `$SYS/broker/...` statistics, retained, as Mosquitto names them. */
+  /** `$SYS/broker/...` statistics, retained, to MQTT subscribers and, like any message, to the bus only when wanted there. */
   publishSys(): void {
-    const now = this.clock.now();
-    const values: Array<[string, string]> = [
-      ['$SYS/broker/clients/connected', String(this.connected)],
-      ['$SYS/broker/clients/total', String(this.sessions.size)],
-      ['$SYS/broker/messages/received', String(this.messagesIn)],
-      ['$SYS/broker/messages/sent', String(this.messagesOut)],
-      ['$SYS/broker/retained messages/count', String(this.retained.size)],
-      ['$SYS/broker/uptime', `${Math.floor((now - this.startedAt) / 1000)} seconds`],
-    ];
-    for (const [topic, value] of values) {
-      const message: AppMessage = { topic, payload: Buffer.from(value), qos: 0, retain: true, receivedAt: now };
-      this.retained.set(topic, message);
+    const counters = { connected: this.connected, sessions: this.sessions.size, messagesIn: this.messagesIn, messagesOut: this.messagesOut, retained: this.retained.size, startedAt: this.startedAt };
+    for (const message of sysMessages(counters, this.clock.now())) {
+      this.retained.retainVolatile(message);
       this.route(message);
+      this.toBus(message, null);
     }
   }
 
@@ -821,17 +546,6 @@ function minQos(a: QoS, b: QoS): QoS {
 }
 
 /**
- * [MQTT-2.2.1-3] (3.1.1) "Each time a Client sends a new packet of one of these types it MUST
- * assign it a currently unused Packet Identifier"; the Server does the same for PUBLISH.
- */
-function allocatePacketId(state: SessionState): number {
-  let id = state.nextPacketId;
-  while (state.inflight.has(id)) id = id === MAX_PACKET_ID ? 1 : id + 1;
-  state.nextPacketId = id === MAX_PACKET_ID ? 1 : id + 1;
-  return id;
-}
-
-/**
  * Picks the member of a shared subscription group that gets the next message: round robin,
  * preferring members whose client is connected (MQTT 5.0 §4.8.2: each message goes to one session).
  */
@@ -849,112 +563,4 @@ function pickMember(group: SharedGroup): SubscriptionRecord | undefined {
   const record = members[group.next % n]!;
   group.next = (group.next + 1) % n;
   return record;
-}
-
-/** Filter/topic match with the `$` rule ([MQTT-4.7.2-1]); used for retained messages. */
-export function topicMatchesFilter(filter: string, topic: string): boolean {
-  if (topic.charCodeAt(0) === 0x24 && (filter.charCodeAt(0) === 0x2b || filter.charCodeAt(0) === 0x23)) return false;
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    const level = f[i]!;
-    if (level === '#') return true;
-    if (i >= t.length) return false;
-    if (level !== '+' && level !== t[i]) return false;
-  }
-  return f.length === t.length;
-}
-
-/** MQTT user properties (a name may repeat) to bus headers (one value per name, joined by ", "). */
-export function flattenUserProperties(properties: UserProperties): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const name of Object.keys(properties)) {
-    const value = properties[name]!;
-    headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return headers;
-}
-
-function isExpired(stored: StoredSession, now: number): boolean {
-  if (stored.expiryInterval >= SESSION_NEVER_EXPIRES || stored.disconnectedAt === undefined) return false;
-  return stored.disconnectedAt + stored.expiryInterval * 1000 <= now;
-}
-
-function toStoredMessage(message: AppMessage): StoredMessage {
-  return {
-    topic: message.topic,
-    payload: message.payload,
-    qos: message.qos,
-    retain: message.retain,
-    receivedAt: message.receivedAt,
-    ...(message.expiresAt !== undefined ? { expiresAt: message.expiresAt } : {}),
-    ...(message.properties ? { properties: message.properties } : {}),
-  };
-}
-
-function fromStoredMessage(stored: StoredMessage): AppMessage {
-  const payload = Buffer.isBuffer(stored.payload) ? stored.payload : Buffer.from(stored.payload.buffer, stored.payload.byteOffset, stored.payload.byteLength);
-  const props = stored.properties;
-  const properties: StoredMessageProperties | undefined = props?.correlationData && !Buffer.isBuffer(props.correlationData)
-    ? { ...props, correlationData: Buffer.from(props.correlationData.buffer, props.correlationData.byteOffset, props.correlationData.byteLength) }
-    : props;
-  return {
-    topic: stored.topic,
-    payload,
-    qos: stored.qos,
-    retain: stored.retain,
-    receivedAt: stored.receivedAt,
-    ...(stored.expiresAt !== undefined ? { expiresAt: stored.expiresAt } : {}),
-    ...(properties ? { properties } : {}),
-  };
-}
-
-function toStoredDelivery(delivery: Delivery): StoredDelivery {
-  return {
-    message: toStoredMessage(delivery.message),
-    qos: delivery.qos,
-    retain: delivery.retain,
-    ...(delivery.subscriptionIds ? { subscriptionIds: delivery.subscriptionIds } : {}),
-    ...(delivery.packetId !== undefined ? { packetId: delivery.packetId } : {}),
-    ...(delivery.released ? { released: true } : {}),
-  };
-}
-
-function fromStoredDelivery(stored: StoredDelivery): Delivery {
-  return {
-    message: fromStoredMessage(stored.message),
-    qos: stored.qos,
-    retain: stored.retain,
-    ...(stored.subscriptionIds ? { subscriptionIds: [...stored.subscriptionIds] } : {}),
-    ...(stored.packetId !== undefined ? { packetId: stored.packetId } : {}),
-    ...(stored.released ? { released: true } : {}),
-  };
-}
-
-export function toStoredSession(state: SessionState): StoredSession {
-  const subscriptions: StoredSubscription[] = [];
-  for (const record of state.subscriptions.values()) {
-    subscriptions.push({
-      filter: record.filter,
-      qos: record.qos,
-      noLocal: record.noLocal,
-      retainAsPublished: record.retainAsPublished,
-      retainHandling: record.retainHandling,
-      ...(record.subscriptionId !== undefined ? { subscriptionId: record.subscriptionId } : {}),
-    });
-  }
-  return {
-    clientId: state.clientId,
-    version: state.version,
-    expiryInterval: state.expiryInterval,
-    // Offline sessions carry when they went offline and, unless they never expire, when the store may
-    // drop them (MQTT 5.0 §3.1.2.11.2: the Session ends after the Session Expiry Interval). Online
-    // sessions carry neither: they do not expire while connected.
-    ...(state.disconnectedAt !== undefined ? { disconnectedAt: state.disconnectedAt } : {}),
-    ...(state.disconnectedAt !== undefined && state.expiryInterval < SESSION_NEVER_EXPIRES ? { expiresAt: state.disconnectedAt + state.expiryInterval * 1000 } : {}),
-    subscriptions,
-    inflight: [...state.inflight.values()].map(toStoredDelivery),
-    queue: state.queue.toArray().map(toStoredDelivery),
-    incomingQos2: [...state.incomingQos2],
-  };
 }

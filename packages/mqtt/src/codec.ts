@@ -53,14 +53,18 @@ export interface PacketReaderOptions {
   maxPacketSize: number;
   /** Version to parse with before a CONNECT sets it (tools reading server output). @default 4 */
   protocolVersion?: MqttVersion;
+  /** Called for each whole packet, in order. What it throws stops the reader and leaves `push`. */
   onPacket(packet: Packet): void;
-  /** Called at most once; the reader ignores input after it. */
+  /** Called at most once; the reader ignores input after it. What it throws leaves `push`. */
   onError(error: ReadError): void;
 }
 
 /** A streaming reader: feed it WebSocket messages in order, get whole packets out. */
 export interface PacketReader {
-  /** Parses what it can; keeps a partial packet for the next call. Never throws. */
+  /**
+   * Parses what it can; keeps a partial packet for the next call. Never throws for any input;
+   * only what `onPacket` or `onError` throw comes out (the session's one catch is its caller's).
+   */
   push(bytes: Uint8Array): void;
   /** Bytes of an incomplete packet still held. */
   readonly buffered: number;
@@ -173,11 +177,22 @@ export function createPacketReader(options: PacketReaderOptions): PacketReader {
   // error, so that never runs for a live connection. The light list stays in place otherwise.
   let failed = false;
   let pendingError: ReadError | undefined;
+  // Set while a callback runs: a throw caught below with it set is the caller's, not the parser's.
+  let inCallback = false;
 
   const fail = (error: ReadError): void => {
     if (failed) return;
     failed = true;
+    inCallback = true;
     options.onError(error);
+    inCallback = false;
+  };
+
+  const deliver = (packet: Packet): void => {
+    if (failed) return;
+    inCallback = true;
+    options.onPacket(packet);
+    inCallback = false;
   };
 
   // [MQTT-1.5.4-1] "The character data in a UTF-8 Encoded String MUST be well-formed UTF-8 as
@@ -211,14 +226,14 @@ export function createPacketReader(options: PacketReaderOptions): PacketReader {
 
   const emitFast = (packet: Packet | ReadError): void => {
     if ('kind' in packet) fail(packet);
-    else if (!failed) options.onPacket(packet);
+    else deliver(packet);
   };
   // The parser only ever emits 'packet' and 'error'. Taking `emit` over instead of adding listeners
   // spares each connection the emitter's listener table (a dictionary-mode object, ~0.5 KiB).
   parser._events = undefined;
   parser.emit = (event: string, value: unknown): boolean => {
     if (event === 'packet') {
-      if (!failed) options.onPacket(value as Packet);
+      deliver(value as Packet);
       return true;
     }
     if (event !== 'error') return false;
@@ -267,6 +282,12 @@ export function createPacketReader(options: PacketReaderOptions): PacketReader {
           } else offset = end;
         }
       } catch (error) {
+        if (inCallback) {
+          // The caller's callback threw: stop reading (its session is ending) and let it through.
+          inCallback = false;
+          failed = true;
+          throw error;
+        }
         // The parser reports through events; a throw is a parser bug on hostile input.
         fail({ kind: 'malformed', message: error instanceof Error ? error.message : 'unparseable packet' });
       }

@@ -3,10 +3,13 @@
  */
 
 // Adapter
-export { mqtt, defaultOptions } from './adapter.js';
+export { mqtt, mqttDefaults } from './adapter.js';
 export type { MqttAdapter } from './adapter.js';
 export type {
+  AuthenticateRequest,
   AuthenticateResult,
+  AuthorizePublishRequest,
+  AuthorizeSubscribeRequest,
   EnhancedAuthRequest,
   EnhancedAuthStep,
   MqttClient,
@@ -14,6 +17,8 @@ export type {
   MqttMessage,
   MqttOptions,
   MqttStats,
+  PublishedEvent,
+  ResponseInformationRequest,
 } from './types.js';
 
 // Persistence
@@ -60,5 +65,5 @@ export { ConnackReturnCode, ProtocolLevel, ReasonCode } from './constants.js';
 export type { MqttVersion } from './constants.js';
 
 // Topics
-export { mqttTopicMapper, parseSharedFilter } from './topics.js';
+export { mqttTopics, parseSharedFilter } from './topics.js';
 export type { SharedFilter } from './topics.js';

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CloseCode } from '@protoplex/core';
 import { ReasonCode } from './constants.js';
 import type { Packet, PublishPacket } from './codec.js';
-import { defaultOptions } from './adapter.js';
+import { mqttDefaults } from './adapter.js';
 import { createTestBroker, flush } from './_test-utils.js';
 
 const publishes = (packets: Packet[]): PublishPacket[] => packets.filter((p): p is PublishPacket => p.cmd === 'publish');
@@ -188,8 +188,8 @@ describe('CONNACK properties', () => {
     const broker = createTestBroker();
     const client = await broker.client({ version: 5 });
     const [connack] = client.take() as Array<Packet & { properties?: { maximumPacketSize?: number } }>;
-    expect(connack?.properties?.maximumPacketSize).toBe(defaultOptions.maxPacketSize);
-    expect(defaultOptions.maxPacketSize).toBeLessThan(1024 * 1024);
+    expect(connack?.properties?.maximumPacketSize).toBe(mqttDefaults.maxPacketSize);
+    expect(mqttDefaults.maxPacketSize).toBeLessThan(1024 * 1024);
   });
 
   it('sends Maximum QoS below 2, grants at most it, and refuses a higher PUBLISH with 0x9B', async () => {
@@ -221,7 +221,7 @@ describe('CONNACK properties', () => {
 
   it('returns Response Information only to a client that asks for it', async () => {
     // [MQTT-3.1.2-28] (5.0) "A value of 0 indicates that the Server MUST NOT return Response Information."
-    const broker = createTestBroker({ responseInformation: (clientId) => `reply/${clientId}` });
+    const broker = createTestBroker({ responseInformation: ({ client }) => `reply/${client.id}` });
     const asks = await broker.client({ version: 5, clientId: 'rr', properties: { requestResponseInformation: true } });
     expect(asks.take()).toMatchObject([{ cmd: 'connack', properties: { responseInformation: 'reply/rr' } }]);
     const quiet = await broker.client({ version: 5, clientId: 'q' });
@@ -255,7 +255,7 @@ describe('CONNACK properties', () => {
 describe('wills and authorizePublish', () => {
   it('refuses a CONNECT whose will authorizePublish denies: CONNACK 0x87 (5.0), 0x05 (3.1.1), close 1008', async () => {
     // MQTT 5.0 §3.2.2.2: CONNACK 0x87 "Not authorized"; 3.1.1 §3.2.2.3: return code 0x05.
-    const broker = createTestBroker({ authorizePublish: async (_client, message) => !message.topic.startsWith('forbidden/') });
+    const broker = createTestBroker({ authorizePublish: async ({ message }) => !message.topic.startsWith('forbidden/') });
     const will = { topic: 'forbidden/w', payload: Buffer.from('x'), qos: 0 as const, retain: false };
     const v5 = await broker.client({ version: 5, will });
     expect(v5.take()).toMatchObject([{ cmd: 'connack', reasonCode: ReasonCode.NotAuthorized }]);

@@ -267,7 +267,7 @@ describe('MQTT.js 5.0 features', () => {
   });
 
   it('refuses MQTT.js 5 and 3.1.1 at CONNECT when authorizePublish denies the will (0x87 / 5)', async () => {
-    const { url } = await start({ authorizePublish: (_client, message) => !message.topic.startsWith('forbidden/') });
+    const { url } = await start({ authorizePublish: ({ message }) => !message.topic.startsWith('forbidden/') });
     const will = { topic: 'forbidden/will', payload: Buffer.from('x'), qos: 0 as const, retain: false };
     await expect(connectAsync(url, { protocolVersion: 5, will, reconnectPeriod: 0 })).rejects.toMatchObject({ code: 0x87 });
     await expect(connectAsync(url, { protocolVersion: 4, will, reconnectPeriod: 0 })).rejects.toMatchObject({ code: 5 });
@@ -366,7 +366,7 @@ describe('oversized packets over a real socket', () => {
 
 describe('hooks, takeover and $SYS with MQTT.js', () => {
   it('refuses a CONNECT through authenticate and reports the reason code to MQTT.js', async () => {
-    const { url } = await start({ authenticate: (_client, username, password) => username === 'u' && password?.toString() === 'p' });
+    const { url } = await start({ authenticate: ({ username, password }) => username === 'u' && password?.toString() === 'p' });
     await expect(connectAsync(url, { protocolVersion: 5, username: 'u', password: 'wrong', reconnectPeriod: 0 })).rejects.toMatchObject({ code: 0x87 });
     await expect(connectAsync(url, { protocolVersion: 4, username: 'u', password: 'wrong', reconnectPeriod: 0 })).rejects.toMatchObject({ code: 5 });
     const ok = await client(url, { protocolVersion: 5, username: 'u', password: 'p' });
@@ -374,7 +374,7 @@ describe('hooks, takeover and $SYS with MQTT.js', () => {
   });
 
   it('refuses a subscription through authorizeSubscribe (SUBACK 0x87 / 0x80)', async () => {
-    const { url } = await start({ authorizeSubscribe: (_client, sub) => !sub.topic.startsWith('private') });
+    const { url } = await start({ authorizeSubscribe: ({ topic }) => !topic.startsWith('private') });
     for (const protocolVersion of [4, 5] as const) {
       const c = await client(url, { protocolVersion });
       // MQTT.js turns a failure code into an error, so read the SUBACK itself.

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { CloseCode } from '@protoplex/core';
+import { CloseCode, silentLogger, type Logger } from '@protoplex/core';
 import { ReasonCode } from './constants.js';
 import { encodePacket, type Packet, type PublishPacket } from './codec.js';
+import { mqtt } from './adapter.js';
 import { createTestBroker, flush } from './_test-utils.js';
 
 const publishes = (packets: Packet[]): PublishPacket[] => packets.filter((p): p is PublishPacket => p.cmd === 'publish');
@@ -440,5 +441,88 @@ describe('shutdown', () => {
     expect(v4.take()).toEqual([]);
     expect([v5.peer.closed?.code, v4.peer.closed?.code]).toEqual([CloseCode.GoingAway, CloseCode.GoingAway]);
     expect(broker.adapter.stats()).toMatchObject({ clients: [], sessions: 2 });
+  });
+});
+
+describe('recognize (clients that offer no subprotocol)', () => {
+  const connect4 = encodePacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'r', clean: true, keepalive: 0 }, 4);
+  const connect5 = encodePacket({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'r', clean: true, keepalive: 0 }, 5);
+  const connect31 = encodePacket({ cmd: 'connect', protocolId: 'MQIsdp', protocolVersion: 3, clientId: 'r', clean: true, keepalive: 0 }, 3);
+
+  it('claims a binary first message that starts a CONNECT, even when that is its only byte', () => {
+    const adapter = mqtt();
+    expect(adapter.recognize!(connect4, true)).toBe('mqtt');
+    expect(adapter.recognize!(connect5, true)).toBe('mqtt');
+    // MQTT.js sends a packet's first byte as a WebSocket message of its own.
+    expect(adapter.recognize!(connect5.subarray(0, 1), true)).toBe('mqtt');
+  });
+
+  it('answers mqtt, never mqttv3.1, for an MQTT 3.1 CONNECT, which the session then refuses with 0x01', async () => {
+    expect(mqtt({ aliases: true }).recognize!(connect31, true)).toBe('mqtt');
+    const broker = createTestBroker({ aliases: true });
+    const client = await broker.client({ connect: false });
+    client.peer.send(connect31);
+    expect(client.takeRaw().map((m) => Buffer.from(m).toString('hex'))).toEqual(['20020001']);
+  });
+
+  it('leaves everything else alone: text, other packets, an empty message', () => {
+    const adapter = mqtt();
+    expect(adapter.recognize!('CONNECT\naccept-version:1.2\n\n\u0000', false)).toBeUndefined();
+    expect(adapter.recognize!('\u0010', false)).toBeUndefined();
+    expect(adapter.recognize!(encodePacket({ cmd: 'pingreq' }, 4), true)).toBeUndefined();
+    expect(adapter.recognize!(encodePacket({ cmd: 'publish', topic: 't', payload: Buffer.from('x'), qos: 0, retain: false, dup: false }, 4), true)).toBeUndefined();
+    // A CONNECT's reserved flag bits are 0 ([MQTT-2.2.2-1]); 0x11 is not one.
+    expect(adapter.recognize!(Uint8Array.from([0x11, 0x00]), true)).toBeUndefined();
+    expect(adapter.recognize!(new Uint8Array(0), true)).toBeUndefined();
+  });
+});
+
+describe('the one exit path', () => {
+  /** A logger that keeps what `error` got. */
+  function recordingLog(): { log: Logger; errors: unknown[] } {
+    const errors: unknown[] = [];
+    const log: Logger = { ...silentLogger, error: (fields: unknown) => void errors.push(fields), child: () => log };
+    return { log, errors };
+  }
+
+  it('refuses a CONNECT whose authenticate throws or rejects: CONNACK 0x80 (3.1.1: 0x03), close 1011, logged', async () => {
+    const { log, errors } = recordingLog();
+    const broker = createTestBroker(
+      {
+        authenticate: ({ username }) => {
+          if (username === 'throws') throw new Error('directory down');
+          return Promise.reject(new Error('directory down'));
+        },
+      },
+      { log },
+    );
+    for (const [version, username] of [[5, 'throws'], [5, 'rejects'], [4, 'throws'], [4, 'rejects']] as const) {
+      const client = await broker.client({ version, username });
+      expect(client.take()).toMatchObject([version === 5 ? { cmd: 'connack', reasonCode: ReasonCode.UnspecifiedError } : { cmd: 'connack', returnCode: 0x03 }]);
+      expect(client.peer.closed?.code).toBe(CloseCode.InternalError);
+    }
+    expect(errors).toHaveLength(4);
+  });
+
+  it('ends a session whose hook has a bug with DISCONNECT 0x83 (5.0) or a bare close (3.1.1), close 1011', async () => {
+    const { log, errors } = recordingLog();
+    const broker = createTestBroker({ published: () => { throw new Error('bug'); } }, { log });
+    const v5 = await broker.client({ version: 5 });
+    const v4 = await broker.client();
+    v5.take();
+    v4.take();
+    v5.send({ cmd: 'publish', topic: 't', payload: Buffer.from('x'), qos: 1, messageId: 1, retain: false, dup: false });
+    v4.send({ cmd: 'publish', topic: 't', payload: Buffer.from('x'), qos: 1, messageId: 1, retain: false, dup: false });
+    expect(v5.take()).toMatchObject([{ cmd: 'disconnect', reasonCode: ReasonCode.ImplementationSpecificError, properties: { reasonString: 'Internal error' } }]);
+    expect(v4.take()).toEqual([]);
+    expect([v5.peer.closed?.code, v4.peer.closed?.code]).toEqual([CloseCode.InternalError, CloseCode.InternalError]);
+    expect(errors).toHaveLength(2);
+  });
+
+  it('ends the session through the same exit when a continuation after an asynchronous step throws', async () => {
+    const broker = createTestBroker({ responseInformation: () => { throw new Error('bug'); } });
+    const client = await broker.client({ version: 5, properties: { requestResponseInformation: true } });
+    expect(client.take()).toMatchObject([{ cmd: 'connack', reasonCode: ReasonCode.ImplementationSpecificError }]);
+    expect(client.peer.closed?.code).toBe(CloseCode.InternalError);
   });
 });

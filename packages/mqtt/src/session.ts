@@ -1,10 +1,23 @@
 /**
  * One MQTT connection: the state machine behind `open(connection, context)`. It reads packets
  * with one streaming reader, dispatches them in one `switch` to `handlers/<packet>.ts`, answers
- * bad input the way the connection's MQTT version says, and leaves through one exit, `fail`.
+ * bad input the way the connection's MQTT version says, and leaves through one exit, `fail`:
+ * handlers throw a `ProtocolError<MqttFault>`, `onMessage` catches once, and continuations after
+ * an asynchronous hook end the same way (`after`).
  */
-import { CloseCode, type AdapterContext, type Connection, type QoS, type Session } from '@protoplex/core';
-import { ConnackReturnCode, ProtocolLevel, ReasonCode, type MqttVersion } from './constants.js';
+import {
+  CloseCode,
+  limitCloseReason,
+  ProtocolErrorCode,
+  toProtocolError,
+  type AdapterContext,
+  type Connection,
+  type ProtocolError,
+  type QoS,
+  type Session,
+  type Watched,
+} from '@protoplex/core';
+import { ProtocolLevel, ReasonCode, type MqttVersion } from './constants.js';
 import {
   createPacketReader,
   encodePacket,
@@ -15,10 +28,11 @@ import {
   type PublishPacket,
   type ReadError,
 } from './codec.js';
-import type { AppMessage, Broker, Delivery, Link, RouteScratch, SessionState, Will } from './broker.js';
+import type { Broker } from './broker.js';
 import type { StoredMessageProperties } from './persistence.js';
+import type { AppMessage, Delivery, Link, RouteScratch, SessionState, Will } from './sessions.js';
 import type { MqttClient, ResolvedOptions } from './types.js';
-import { ACK_PUBREL, PINGRESP, ack, closeReason, connackCodeV4 } from './_helpers.js';
+import { ACK_PUBREL, PINGRESP, ack, connackCodeV4, hookFailure, unsupportedLevel, violation, type MqttFault } from './_helpers.js';
 import { handleAuth } from './handlers/auth.js';
 import { handleConnect } from './handlers/connect.js';
 import { handleDisconnect } from './handlers/disconnect.js';
@@ -31,13 +45,17 @@ import { handleUnsubscribe } from './handlers/unsubscribe.js';
 /** Placeholder until an enhanced authentication starts (auth.ts gives each exchange its own object). */
 const EMPTY_AUTH_STATE: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
+/** What an error with no detail of its own answers: a bug (`toProtocolError`) is 0x83 Implementation specific error. */
+const INTERNAL_FAULT: MqttFault = { reasonCode: ReasonCode.ImplementationSpecificError };
+const NO_FAULT: MqttFault = {};
+
 type Phase = 'awaiting-connect' | 'connecting' | 'authenticating' | 'connected' | 'closed';
 
 /**
  * One connection's state. Its members are package-internal (the class is not exported from the
  * package): the packet handlers in `handlers/` read and update them.
  */
-export class MqttSession implements Session, Link {
+export class MqttSession implements Session, Link, Watched {
   phase: Phase = 'awaiting-connect';
   /** Set once this side asked to close: later packets of the same message are ignored. */
   closing = false;
@@ -86,13 +104,15 @@ export class MqttSession implements Session, Link {
     this.reader = createPacketReader({
       maxPacketSize: this.options.maxPacketSize,
       onPacket: (packet) => this.onPacket(packet),
-      onError: (error) => this.onReadError(error),
+      onError: (error) => {
+        throw this.readFailure(error);
+      },
     });
     // Timers: none per connection. The broker's one sweep checks the CONNECT deadline and the
     // keep-alive of every watched session, so an idle connection never makes the transport
     // create its connection scope (see `checkDeadlines`).
     this.openedAt = broker.clock.now();
-    if (this.options.connectTimeout > 0) broker.watch(this);
+    if (this.options.connectTimeout > 0) broker.deadlines?.watch(this);
     // The drain listener is added the first time the transport reports backpressure (`write`):
     // most connections never see any, and the listener costs a closure and an array each.
   }
@@ -106,21 +126,18 @@ export class MqttSession implements Session, Link {
     try {
       // [MQTT-6.0.0-1] "MQTT Control Packets MUST be sent in WebSocket binary data frames. If any
       // other type of data frame is received the recipient MUST close the Network Connection."
-      if (!isBinary || typeof data === 'string') {
-        this.fail(undefined, CloseCode.UnsupportedData, 'MQTT over WebSocket is binary only');
-        return;
-      }
+      if (!isBinary || typeof data === 'string') throw violation(CloseCode.UnsupportedData, 'MQTT over WebSocket is binary only');
       if (!this.sniffed && this.phase === 'awaiting-connect') {
         this.sniffed = true;
         this.sniffedLevel = sniffConnectLevel(data);
         if (this.sniffedLevel !== undefined && this.sniffedLevel !== ProtocolLevel.V311 && this.sniffedLevel !== ProtocolLevel.V5) {
-          this.refuseVersion(this.sniffedLevel);
-          return;
+          throw unsupportedLevel(this.sniffedLevel);
         }
       }
+      // Packets are dispatched from inside `push`; what a handler throws comes out here.
       this.reader.push(data);
     } catch (error) {
-      this.internalError(error);
+      this.fail(toProtocolError<MqttFault>(error, this.context.log));
     }
   }
 
@@ -128,7 +145,7 @@ export class MqttSession implements Session, Link {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
     this.ready = false;
-    this.broker.unwatch(this);
+    this.broker.deadlines?.unwatch(this);
     this.backlog = undefined;
     if (this.state && this.attached) {
       this.attached = false;
@@ -198,7 +215,7 @@ export class MqttSession implements Session, Link {
     const state = this.state;
     this.phase = 'closed';
     this.ready = false;
-    this.broker.unwatch(this);
+    this.broker.deadlines?.unwatch(this);
     if (state && this.attached) {
       this.attached = false;
       this.broker.detach(state, this, this.will);
@@ -208,7 +225,7 @@ export class MqttSession implements Session, Link {
 
   shutDown(): void {
     // MQTT 5.0 §3.14.2.1: DISCONNECT reason code 0x8B "Server shutting down".
-    this.fail(ReasonCode.ServerShuttingDown, CloseCode.GoingAway, 'server shutting down');
+    this.fail(violation(CloseCode.GoingAway, 'server shutting down', ReasonCode.ServerShuttingDown));
   }
 
   // ---------------------------------------------------------------- reading
@@ -223,78 +240,68 @@ export class MqttSession implements Session, Link {
     this.dispatch(packet);
   }
 
-  onReadError(error: ReadError): void {
-    if (this.phase === 'closed') return;
-    if (error.kind === 'protocol-version') {
-      this.refuseVersion(this.sniffedLevel ?? 0);
-      return;
-    }
-    if (this.phase === 'awaiting-connect' && this.sniffedLevel === ProtocolLevel.V5) this.version = 5;
+  /** What the reader's error ends the connection with (thrown from inside `push`). */
+  readFailure(error: ReadError): ProtocolError<MqttFault> {
+    if (error.kind === 'protocol-version') return unsupportedLevel(this.sniffedLevel ?? 0);
     if (error.kind === 'too-large') {
       // MQTT 5.0 §3.1.2.11.4: "If a Server receives a packet whose size exceeds this limit, this
       // is a Protocol Error, the Server uses DISCONNECT with Reason Code 0x95 (Packet too large)".
-      this.fail(ReasonCode.PacketTooLarge, CloseCode.MessageTooBig, 'packet too large');
-      return;
+      return violation(CloseCode.MessageTooBig, 'packet too large', ReasonCode.PacketTooLarge);
     }
     // [MQTT-4.13.1-1] (5.0) "When a Server detects a Malformed Packet or Protocol Error, and a
     // Reason Code is given in the specification, it MUST close the Network Connection"; 0x81.
-    this.fail(ReasonCode.MalformedPacket, CloseCode.ProtocolError, `malformed packet: ${error.message}`);
+    return violation(CloseCode.ProtocolError, `malformed packet: ${error.message}`, ReasonCode.MalformedPacket);
   }
 
+  /** One packet to its handler. Throws what the handler throws: callers are inside a catch. */
   dispatch(packet: Packet): void {
-    try {
-      if (this.phase === 'awaiting-connect' && packet.cmd !== 'connect') {
-        // [MQTT-3.1.0-1] "After a Network Connection is established by a Client to a Server, the
-        // first packet sent from the Client to the Server MUST be a CONNECT packet."
-        this.fail(undefined, CloseCode.ProtocolError, `${packet.cmd} before CONNECT`);
+    if (this.phase === 'awaiting-connect' && packet.cmd !== 'connect') {
+      // [MQTT-3.1.0-1] "After a Network Connection is established by a Client to a Server, the
+      // first packet sent from the Client to the Server MUST be a CONNECT packet."
+      throw violation(CloseCode.ProtocolError, `${packet.cmd} before CONNECT`);
+    }
+    if (this.phase === 'authenticating' && packet.cmd !== 'auth' && packet.cmd !== 'disconnect') {
+      // MQTT 5.0 §4.12: before CONNACK only AUTH and DISCONNECT may follow an enhanced CONNECT.
+      throw violation(CloseCode.ProtocolError, `${packet.cmd} during authentication`, ReasonCode.ProtocolError);
+    }
+    switch (packet.cmd) {
+      case 'connect':
+        handleConnect(this, packet);
         return;
-      }
-      if (this.phase === 'authenticating' && packet.cmd !== 'auth' && packet.cmd !== 'disconnect') {
-        // MQTT 5.0 §4.12: before CONNACK only AUTH and DISCONNECT may follow an enhanced CONNECT.
-        this.fail(ReasonCode.ProtocolError, CloseCode.ProtocolError, `${packet.cmd} during authentication`);
+      case 'publish':
+        handlePublish(this, packet);
         return;
-      }
-      switch (packet.cmd) {
-        case 'connect':
-          handleConnect(this, packet);
-          return;
-        case 'publish':
-          handlePublish(this, packet);
-          return;
-        case 'puback':
-          this.state && this.broker.complete(this.state, packet.messageId!);
-          return;
-        case 'pubrec':
-          handlePubrec(this, packet.messageId!, packet.reasonCode ?? 0);
-          return;
-        case 'pubrel':
-          handlePubrel(this, packet.messageId!);
-          return;
-        case 'pubcomp':
-          this.state && this.broker.complete(this.state, packet.messageId!);
-          return;
-        case 'subscribe':
-          handleSubscribe(this, packet);
-          return;
-        case 'unsubscribe':
-          handleUnsubscribe(this, packet);
-          return;
-        case 'pingreq':
-          // [MQTT-3.12.4-1] "The Server MUST send a PINGRESP packet in response to a PINGREQ packet."
-          this.write(PINGRESP);
-          return;
-        case 'disconnect':
-          handleDisconnect(this, packet);
-          return;
-        case 'auth':
-          handleAuth(this, packet);
-          return;
-        default:
-          // CONNACK, SUBACK, UNSUBACK, PINGRESP travel only from server to client.
-          this.fail(ReasonCode.ProtocolError, CloseCode.ProtocolError, `${packet.cmd} is sent by servers only`);
-      }
-    } catch (error) {
-      this.internalError(error);
+      case 'puback':
+        this.state && this.broker.complete(this.state, packet.messageId!);
+        return;
+      case 'pubrec':
+        handlePubrec(this, packet.messageId!, packet.reasonCode ?? 0);
+        return;
+      case 'pubrel':
+        handlePubrel(this, packet.messageId!);
+        return;
+      case 'pubcomp':
+        this.state && this.broker.complete(this.state, packet.messageId!);
+        return;
+      case 'subscribe':
+        handleSubscribe(this, packet);
+        return;
+      case 'unsubscribe':
+        handleUnsubscribe(this, packet);
+        return;
+      case 'pingreq':
+        // [MQTT-3.12.4-1] "The Server MUST send a PINGRESP packet in response to a PINGREQ packet."
+        this.write(PINGRESP);
+        return;
+      case 'disconnect':
+        handleDisconnect(this, packet);
+        return;
+      case 'auth':
+        handleAuth(this, packet);
+        return;
+      default:
+        // CONNACK, SUBACK, UNSUBACK, PINGRESP travel only from server to client.
+        throw violation(CloseCode.ProtocolError, `${packet.cmd} is sent by servers only`, ReasonCode.ProtocolError);
     }
   }
 
@@ -302,34 +309,6 @@ export class MqttSession implements Session, Link {
     const backlog = this.backlog;
     if (backlog === undefined) return;
     while (!this.blocked && backlog.length > 0 && !this.closing && this.phase !== 'closed') this.dispatch(backlog.shift()!);
-  }
-
-  // ---------------------------------------------------------------- refusing a CONNECT
-
-  /** A CONNECT with a protocol level this broker does not speak. */
-  refuseVersion(level: number): void {
-    if (level > ProtocolLevel.V5) {
-      // 5.0 §3.1.2.2: "If the Protocol Version is not 5 and the Server does not want to accept the
-      // CONNECT packet, the Server MAY send a CONNACK packet with Reason Code 0x84 (Unsupported
-      // Protocol Version) and then MUST close the Network Connection."
-      this.write(encodePacket({ cmd: 'connack', reasonCode: ReasonCode.UnsupportedProtocolVersion, sessionPresent: false }, 5));
-    } else {
-      // [MQTT-3.1.2-2] (3.1.1) "The Server MUST respond to the CONNECT Packet with a CONNACK return
-      // code 0x01 (unacceptable protocol level) and then disconnect the Client if the Protocol
-      // Level is not supported by the Server." MQTT 3.1 (level 3) lands here too.
-      this.write(encodePacket({ cmd: 'connack', returnCode: ConnackReturnCode.UnacceptableProtocolVersion, sessionPresent: false }, 4));
-    }
-    this.close(CloseCode.ProtocolError, `unsupported MQTT protocol level ${level}`);
-  }
-
-  /** Refuses a CONNECT: CONNACK with the version's code, then close. */
-  refuse(reasonCode: number, closeCode: number, reason: string): void {
-    if (this.version === 5) {
-      this.sendPacket({ cmd: 'connack', reasonCode, sessionPresent: false, properties: { reasonString: reason } });
-    } else {
-      this.sendPacket({ cmd: 'connack', returnCode: connackCodeV4(reasonCode), sessionPresent: false });
-    }
-    this.close(closeCode, reason);
   }
 
   // Values of the CONNECT kept for the end of a multi-step enhanced authentication.
@@ -347,8 +326,8 @@ export class MqttSession implements Session, Link {
   startKeepAlive(keepAlive: number): void {
     this.keepAliveLimit = keepAlive * 1500;
     this.lastSeen = this.broker.clock.now();
-    if (this.keepAliveLimit > 0) this.broker.watch(this);
-    else this.broker.unwatch(this);
+    if (this.keepAliveLimit > 0) this.broker.deadlines?.watch(this);
+    else this.broker.deadlines?.unwatch(this);
   }
 
   /** Called by the broker's sweep, about once a second, while this session is watched. */
@@ -358,7 +337,7 @@ export class MqttSession implements Session, Link {
       // MQTT 5.0 §3.1.4 (and 3.1.1 §3.1.4): "If the Server does not receive a CONNECT packet
       // within a reasonable amount of time after the Network Connection is established, the
       // Server SHOULD close the Network Connection."
-      if (now - this.openedAt >= this.options.connectTimeout) this.fail(undefined, CloseCode.PolicyViolation, 'no CONNECT in time');
+      if (now - this.openedAt >= this.options.connectTimeout) this.fail(violation(CloseCode.PolicyViolation, 'no CONNECT in time'));
       return;
     }
     // [MQTT-3.1.2-24] (3.1.1; 5.0 §3.1.2.10) "If the Keep Alive value is non-zero and the Server
@@ -366,7 +345,7 @@ export class MqttSession implements Session, Link {
     // time period, it MUST disconnect the Network Connection to the Client as if the network had
     // failed." The sweep runs every second, so the close comes at most a second after that.
     if (this.keepAliveLimit > 0 && this.phase === 'connected' && now - this.lastSeen >= this.keepAliveLimit) {
-      this.fail(ReasonCode.KeepAliveTimeout, CloseCode.PolicyViolation, 'keep-alive timeout');
+      this.fail(violation(CloseCode.PolicyViolation, 'keep-alive timeout', ReasonCode.KeepAliveTimeout));
     }
   }
 
@@ -461,10 +440,16 @@ export class MqttSession implements Session, Link {
     this.connection.onDrain(() => {
       if (this.phase === 'closed') return;
       this.congested = false;
-      if (this.state && this.attached) this.broker.pump(this.state);
+      // Pumping a queue runs delivery code: a bug there ends this session, not the transport's loop.
+      try {
+        if (this.state && this.attached) this.broker.pump(this.state);
+      } catch (error) {
+        this.fail(toProtocolError(error, this.context.log));
+      }
     });
   }
 
+  /** A hook settled: packets flow again, the held ones first. */
   afterHook(then: () => void): void {
     if (this.phase === 'closed') return;
     this.blocked = false;
@@ -472,38 +457,73 @@ export class MqttSession implements Session, Link {
     this.drainBacklog();
   }
 
-  hookFailed(error: unknown): void {
-    if (this.phase === 'closed') return;
-    this.context.log.error({ err: error }, 'mqtt hook failed');
-    if (this.phase === 'connecting' || this.phase === 'authenticating') this.refuse(ReasonCode.UnspecifiedError, CloseCode.InternalError, 'internal error');
-    else this.fail(ReasonCode.UnspecifiedError, CloseCode.InternalError, 'internal error');
-  }
-
-  internalError(error: unknown): void {
-    this.context.log.error({ err: error }, 'mqtt session error');
-    this.fail(ReasonCode.ImplementationSpecificError, CloseCode.InternalError, 'internal error');
+  /**
+   * Continues once a hook's promise settles. A rejection goes to `rejected`, by default "the hook
+   * failed" (`hookFailure`); whatever either continuation throws ends the session through `fail`,
+   * as a throw inside `onMessage` does.
+   */
+  after<T>(promise: Promise<T>, then: (value: T) => void, rejected?: (error: unknown) => void): void {
+    promise
+      .then(
+        then,
+        rejected ??
+          ((error: unknown) => {
+            throw hookFailure(error, this.context.log);
+          }),
+      )
+      .then(undefined, (error: unknown) => this.fail(toProtocolError<MqttFault>(error, this.context.log)));
   }
 
   /**
-   * The one exit for a violation: the version's answer (5.0: CONNACK before the session is
-   * established, DISCONNECT after; 3.1.1: nothing, the spec says close) then the WebSocket close.
+   * The one exit for every error: the version's answer (`answer`), then the WebSocket close with
+   * the error's code and its message as reason.
    */
-  fail(reasonCode: number | undefined, closeCode: number, reason: string): void {
+  private fail(error: ProtocolError<MqttFault>): void {
     if (this.closing || this.phase === 'closed') return;
-    if (reasonCode !== undefined && this.version === 5 && this.phase !== 'awaiting-connect') {
+    this.answer(error.detail ?? (error.code === ProtocolErrorCode.Internal ? INTERNAL_FAULT : NO_FAULT), error.message);
+    this.closing = true;
+    this.connection.close(error.closeCode, limitCloseReason(error.message));
+  }
+
+  /**
+   * What MQTT says before the close. 5.0: CONNACK with the reason code while no CONNACK was sent,
+   * DISCONNECT after; 3.1.1: a CONNACK return code for a refused CONNECT, else nothing (3.1.1 has
+   * no DISCONNECT from the server, [MQTT-4.8.0-1]: it just closes).
+   */
+  private answer(fault: MqttFault, reason: string): void {
+    const reasonCode = fault.reasonCode;
+    if (reasonCode === undefined) return;
+    if (fault.level !== undefined) {
+      if (fault.level > ProtocolLevel.V5) {
+        // 5.0 §3.1.2.2: "If the Protocol Version is not 5 and the Server does not want to accept the
+        // CONNECT packet, the Server MAY send a CONNACK packet with Reason Code 0x84 (Unsupported
+        // Protocol Version) and then MUST close the Network Connection."
+        this.write(encodePacket({ cmd: 'connack', reasonCode, sessionPresent: false }, 5));
+      } else {
+        // [MQTT-3.1.2-2] (3.1.1) "The Server MUST respond to the CONNECT Packet with a CONNACK return
+        // code 0x01 (unacceptable protocol level) and then disconnect the Client if the Protocol
+        // Level is not supported by the Server." MQTT 3.1 (level 3) lands here too.
+        this.write(encodePacket({ cmd: 'connack', returnCode: connackCodeV4(reasonCode), sessionPresent: false }, 4));
+      }
+      return;
+    }
+    if (this.phase === 'awaiting-connect') {
+      // A CONNECT that failed to parse but announced MQTT 5: answer with a 5.0 CONNACK.
+      if (this.sniffedLevel === ProtocolLevel.V5) this.write(encodePacket({ cmd: 'connack', reasonCode, sessionPresent: false }, 5));
+      return;
+    }
+    if (this.version === 5) {
       const properties = { reasonString: reason };
       if (this.ready) this.sendPacket({ cmd: 'disconnect', reasonCode, properties });
       else this.sendPacket({ cmd: 'connack', reasonCode, sessionPresent: false, properties });
-    } else if (reasonCode !== undefined && this.phase === 'awaiting-connect' && this.sniffedLevel === ProtocolLevel.V5) {
-      // A CONNECT that failed to parse but announced MQTT 5: answer with a 5.0 CONNACK.
-      this.write(encodePacket({ cmd: 'connack', reasonCode, sessionPresent: false }, 5));
+      return;
     }
-    this.close(closeCode, reason);
+    if (fault.refuse && !this.ready) this.sendPacket({ cmd: 'connack', returnCode: connackCodeV4(reasonCode), sessionPresent: false });
   }
 
-  close(code: number, reason: string): void {
+  /** A normal close (the client's DISCONNECT): no error, no answer. */
+  closeNormally(): void {
     this.closing = true;
-    this.connection.close(code, closeReason(reason));
+    this.connection.close(CloseCode.NormalClosure, '');
   }
 }
-

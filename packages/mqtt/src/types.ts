@@ -62,57 +62,131 @@ export type EnhancedAuthStep =
   /** Refuse with `reasonCode` (default 0x87 Not authorized). */
   | { readonly status: 'failure'; readonly reasonCode?: number };
 
+/** What `authenticate` sees: the client and the CONNECT's credentials. */
+export interface AuthenticateRequest {
+  readonly client: MqttClient;
+  readonly username: string | undefined;
+  readonly password: Buffer | undefined;
+}
+
+/** What `authorizePublish` sees: a client PUBLISH, or a will with its owner as `client`. */
+export interface AuthorizePublishRequest {
+  readonly client: MqttClient;
+  readonly message: MqttMessage;
+}
+
+/** What `authorizeSubscribe` sees: one topic filter of a SUBSCRIBE. */
+export interface AuthorizeSubscribeRequest {
+  readonly client: MqttClient;
+  /** The filter as subscribed (`$share/{group}/` prefix included). */
+  readonly topic: string;
+  /** The QoS asked for, already capped at `maximumQoS`. */
+  readonly qos: QoS;
+}
+
+/** What `published` sees: a message accepted and routed. */
+export interface PublishedEvent {
+  readonly message: MqttMessage;
+  /** The publisher, or null for the broker's own `publish`. */
+  readonly client: MqttClient | null;
+}
+
+/** What `responseInformation` sees: the client that asked for Response Information. */
+export interface ResponseInformationRequest {
+  readonly client: MqttClient;
+}
+
 /**
- * Hooks, named like Aedes's, all optional and permissive by default. Each may return a value or
- * a promise; packets from the same client wait while one of its hooks is pending, so order holds.
+ * Hooks, named like Aedes's, all optional and permissive by default. Each takes one object, and
+ * may return a value or a promise; packets from the same client wait while one of its hooks is
+ * pending, so order holds.
  */
 export interface MqttHooks {
   /**
    * CONNECT arrived. Return false (or `{ ok: false, reasonCode }`) to refuse it with CONNACK
-   * 0x87 Not authorized (3.1.1: 0x05). @default accepts everyone
+   * 0x87 Not authorized (3.1.1: 0x05). A throw or rejection answers 0x80 (3.1.1: 0x03) and closes 1011.
+   * @default accepts everyone
    */
-  authenticate?(client: MqttClient, username: string | undefined, password: Buffer | undefined): boolean | AuthenticateResult | Promise<boolean | AuthenticateResult>;
+  authenticate?(request: AuthenticateRequest): boolean | AuthenticateResult | Promise<boolean | AuthenticateResult>;
   /**
-   * A client PUBLISH (or a will about to be sent, with `client` set to the will's owner). Return
-   * false to drop it: 5.0 clients get PUBACK/PUBREC 0x87, 3.1.1 clients a normal acknowledgement.
+   * A client PUBLISH (or a will, at CONNECT and again when it is sent). Return false to drop it:
+   * 5.0 clients get PUBACK/PUBREC 0x87, 3.1.1 clients a normal acknowledgement. A throw or
+   * rejection counts as false.
    * @default allows everything
    */
-  authorizePublish?(client: MqttClient, message: MqttMessage): boolean | Promise<boolean>;
+  authorizePublish?(request: AuthorizePublishRequest): boolean | Promise<boolean>;
   /**
    * One topic filter of a SUBSCRIBE. Return false to refuse it (SUBACK 0x80 / 0x87), or a QoS to
-   * grant a lower one. @default grants what was asked
+   * grant a lower one. A throw or rejection counts as false.
+   * @default grants what was asked
    */
-  authorizeSubscribe?(client: MqttClient, subscription: { readonly topic: string; readonly qos: QoS }): boolean | QoS | Promise<boolean | QoS>;
-  /** A message was accepted and routed (from a client, a will or `$SYS`; `client` null for the broker). */
-  published?(message: MqttMessage, client: MqttClient | null): void;
+  authorizeSubscribe?(request: AuthorizeSubscribeRequest): boolean | QoS | Promise<boolean | QoS>;
+  /**
+   * A message was accepted and routed (from a client, a will, or the broker's own `publish`).
+   * @default absent
+   */
+  published?(event: PublishedEvent): void;
   /**
    * MQTT 5.0 enhanced authentication (AUTH packets). When absent, a CONNECT with an
    * Authentication Method gets CONNACK 0x8C Bad authentication method.
+   * @default absent
    */
   enhancedAuth?(request: EnhancedAuthRequest): EnhancedAuthStep | Promise<EnhancedAuthStep>;
   /**
    * MQTT 5.0 Response Information (§3.2.2.3.15): returned in CONNACK to a client that sent Request
-   * Response Information 1, typically a topic prefix for its responses. @default absent (none sent)
+   * Response Information 1, typically a topic prefix for its responses.
+   * @default absent (none sent)
    */
-  responseInformation?(clientId: string): string;
+  responseInformation?(request: ResponseInformationRequest): string;
 }
 
-/** Options of {@link mqtt}; see `defaultOptions` for every default. */
+/** Options of {@link mqtt}, every one optional; `mqttDefaults` holds the defaults. */
 export interface MqttOptions extends MqttHooks {
+  /**
+   * Also negotiate the unregistered `mqttv3.1` id some old clients offer (reported as
+   * unregistered). The CONNECT still decides the version, and level 3 is refused.
+   * @default false
+   */
   aliases?: boolean;
+  /**
+   * Largest packet accepted from a client, in bytes, checked as soon as its fixed header arrives;
+   * sent to 5.0 clients as Maximum Packet Size. Keep it strictly below the server's `maxPayload`
+   * (1 MiB by default) so that an oversized packet arriving in one WebSocket message is still read
+   * far enough for MQTT to answer it (5.0: DISCONNECT 0x95) before the close 1009; a message above
+   * `maxPayload` is closed 1009 by the transport without an MQTT answer.
+   * @default 262144 (256 KiB)
+   */
   maxPacketSize?: number;
+  /**
+   * Highest QoS accepted from clients and granted to subscriptions (sent to 5.0 clients as Maximum
+   * QoS when below 2). A PUBLISH above it gets DISCONNECT 0x9B (3.1.1: close 1008), a will above
+   * it CONNACK 0x9B (3.1.1: 0x05).
+   * @default 2
+   */
   maximumQoS?: 0 | 1 | 2;
+  /** QoS 2 PUBLISH packets a client may leave unreleased (5.0 Receive Maximum in CONNACK); one more gets DISCONNECT 0x93. @default 64 */
   receiveMaximum?: number;
+  /** Most QoS 1/2 messages in flight to one client; the client's own Receive Maximum lowers it. @default 64 */
   maxInflight?: number;
+  /** Topic aliases a 5.0 client may use towards the broker (Topic Alias Maximum in CONNACK). @default 16 */
   topicAliasMaximum?: number;
+  /** Use topic aliases towards 5.0 clients that allow them (saves bytes; those clients then get their own encoded copy of each PUBLISH). @default true */
   outboundTopicAliases?: boolean;
+  /** QoS 1/2 messages queued per session beyond its in-flight window (online or offline); later ones are dropped and logged. @default 1000 */
   maxQueuedMessages?: number;
+  /** Seconds; when > 0, 5.0 clients asking for 0 or more get this as Server Keep Alive. @default 0 (accept the client's) */
   keepAliveMaximum?: number;
+  /** Seconds a session may outlive its connection; 3.1.1 persistent sessions get exactly this. @default 4294967295 (never expire) */
   sessionExpiryMaximum?: number;
+  /** Retained messages are supported (off: RETAIN gets 0x9A, a will with retain CONNACK 0x9A). @default true */
   retainAvailable?: boolean;
+  /** `$share/{group}/{filter}` subscriptions are supported (off: SUBACK 0x9E). @default true */
   sharedSubscriptions?: boolean;
+  /** Seconds between `$SYS/broker/...` updates; 0 turns them off. @default 10 */
   sysInterval?: number;
+  /** Where sessions and retained messages outlive connections and restarts. @default createMemoryPersistence() */
   persistence?: MqttPersistence;
+  /** Milliseconds a connection may stay without CONNECT before it is closed (1008). @default 30000 */
   connectTimeout?: number;
 }
 

@@ -6,25 +6,22 @@ import { ReasonCode } from '../constants.js';
 import type { AuthPacket } from '../codec.js';
 import type { EnhancedAuthStep } from '../types.js';
 import type { MqttSession } from '../session.js';
-import { isPromise } from '../_helpers.js';
+import { hookFailure, isPromise, refusal, violation } from '../_helpers.js';
 import { completeConnect } from './connect.js';
 
 export function handleAuth(session: MqttSession, packet: AuthPacket): void {
   if (session.version !== 5) {
-    session.fail(undefined, CloseCode.ProtocolError, 'AUTH is an MQTT 5 packet');
-    return;
+    throw violation(CloseCode.ProtocolError, 'AUTH is an MQTT 5 packet');
   }
   const method = packet.properties?.authenticationMethod;
   // MQTT 5.0 §3.15.2.2.2: the Authentication Method MUST be the one of the CONNECT.
   if (session.authMethod === undefined || method !== session.authMethod) {
-    session.fail(ReasonCode.ProtocolError, CloseCode.ProtocolError, 'AUTH with another authentication method');
-    return;
+    throw violation(CloseCode.ProtocolError, 'AUTH with another authentication method', ReasonCode.ProtocolError);
   }
   const data = packet.properties?.authenticationData;
   if (session.phase === 'authenticating') {
     if (packet.reasonCode !== ReasonCode.ContinueAuthentication) {
-      session.fail(ReasonCode.ProtocolError, CloseCode.ProtocolError, 'AUTH must continue authentication');
-      return;
+      throw violation(CloseCode.ProtocolError, 'AUTH must continue authentication', ReasonCode.ProtocolError);
     }
     runEnhancedAuth(session, data, false, (result) => completeConnect(session, session.connectClean, session.connectKeepAlive, session.connectExtra(result)));
     return;
@@ -40,7 +37,7 @@ export function handleAuth(session: MqttSession, packet: AuthPacket): void {
     runEnhancedAuth(session, data, true, () => undefined);
     return;
   }
-  session.fail(ReasonCode.ProtocolError, CloseCode.ProtocolError, 'unexpected AUTH');
+  throw violation(CloseCode.ProtocolError, 'unexpected AUTH', ReasonCode.ProtocolError);
 }
 
 export function runEnhancedAuth(session: MqttSession, data: Buffer | undefined, reauthenticate: boolean, onSuccess: (data: Buffer | undefined) => void): void {
@@ -49,8 +46,7 @@ export function runEnhancedAuth(session: MqttSession, data: Buffer | undefined, 
   try {
     step = hook({ client: session.client, method: session.authMethod!, data, step: session.authStep++, reauthenticate, state: session.authState });
   } catch (error) {
-    session.hookFailed(error);
-    return;
+    throw hookFailure(error, session.context.log);
   }
   const apply = (result: EnhancedAuthStep): void => {
     if (result.status === 'continue') {
@@ -79,14 +75,11 @@ export function runEnhancedAuth(session: MqttSession, data: Buffer | undefined, 
       return;
     }
     const code = result.reasonCode ?? ReasonCode.NotAuthorized;
-    if (reauthenticate) session.fail(code, CloseCode.PolicyViolation, 're-authentication failed');
-    else session.refuse(code, CloseCode.PolicyViolation, 'authentication failed');
+    if (reauthenticate) throw violation(CloseCode.PolicyViolation, 're-authentication failed', code);
+    throw refusal(code, CloseCode.PolicyViolation, 'authentication failed');
   };
   if (isPromise(step)) {
     session.blocked = true;
-    step.then(
-      (result) => session.phase !== 'closed' && apply(result),
-      (error: unknown) => session.hookFailed(error),
-    );
+    session.after(step, (result) => session.phase !== 'closed' && apply(result));
   } else apply(step);
 }

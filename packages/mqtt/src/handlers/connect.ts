@@ -1,37 +1,32 @@
 /**
  * CONNECT: version, client id, session expiry, will and keep-alive rules, then the authentication hooks and CONNACK.
  */
-import { CloseCode, type QoS } from '@protoplex/core';
+import { CloseCode, isValidTopicName, type QoS } from '@protoplex/core';
 import { ConnackReturnCode, ProtocolLevel, ReasonCode } from '../constants.js';
 import type { ConnectPacket } from '../codec.js';
-import { isValidTopicName } from '../topics.js';
 import type { AuthenticateResult } from '../types.js';
 import type { MqttSession } from '../session.js';
-import { hookMessage, isPromise } from '../_helpers.js';
+import { hookFailure, hookMessage, isPromise, refusal, unsupportedLevel, violation } from '../_helpers.js';
 import { runEnhancedAuth } from './auth.js';
 
 export function handleConnect(session: MqttSession, packet: ConnectPacket): void {
   if (session.phase !== 'awaiting-connect') {
     // [MQTT-3.1.0-2] "The Server MUST process a second CONNECT packet sent from a Client as a
     // Protocol Error and close the Network Connection."
-    session.fail(ReasonCode.ProtocolError, CloseCode.ProtocolError, 'second CONNECT');
-    return;
+    throw violation(CloseCode.ProtocolError, 'second CONNECT', ReasonCode.ProtocolError);
   }
   const level = packet.protocolVersion ?? 4;
-  if (level !== ProtocolLevel.V311 && level !== ProtocolLevel.V5) {
-    session.refuseVersion(level);
-    return;
-  }
+  if (level !== ProtocolLevel.V311 && level !== ProtocolLevel.V5) throw unsupportedLevel(level);
   session.version = level;
+  // From here the CONNECT is read: a refusal answers in its version's own CONNACK.
+  session.phase = 'connecting';
   if (packet.protocolId !== 'MQTT') {
     // [MQTT-3.1.2-1] (5.0) "The protocol name MUST be the UTF-8 String "MQTT". If the Server does
     // not want to accept the CONNECT, and wishes to reveal that it is an MQTT Server it MAY send a
     // CONNACK packet with Reason Code of 0x84 (Unsupported Protocol Version), and then it MUST
     // close the Network Connection." (3.1.1: 0x01.)
-    session.refuse(ReasonCode.UnsupportedProtocolVersion, CloseCode.ProtocolError, `protocol name ${packet.protocolId ?? ''} with level ${level}`);
-    return;
+    throw refusal(ReasonCode.UnsupportedProtocolVersion, CloseCode.ProtocolError, `protocol name ${packet.protocolId ?? ''} with level ${level}`);
   }
-  session.phase = 'connecting';
   session.blocked = true;
   const v5 = level === 5;
   const props = packet.properties;
@@ -44,8 +39,7 @@ export function handleConnect(session: MqttSession, packet: ConnectPacket): void
       // [MQTT-3.1.3-8] (3.1.1) "If the Client supplies a zero-byte ClientId with
       // CleanSession set to 0, the Server MUST respond to the CONNECT Packet with a CONNACK
       // return code 0x02 (Identifier rejected) and then close the Network Connection."
-      session.refuse(ReasonCode.ClientIdentifierNotValid, CloseCode.PolicyViolation, 'empty client id needs a clean session');
-      return;
+      throw refusal(ReasonCode.ClientIdentifierNotValid, CloseCode.PolicyViolation, 'empty client id needs a clean session');
     }
     // [MQTT-3.1.3-6] (5.0) "A Server MAY allow a Client to supply a ClientID that has a length of
     // zero bytes, however if it does so the Server MUST treat session as a special case and assign
@@ -58,8 +52,7 @@ export function handleConnect(session: MqttSession, packet: ConnectPacket): void
   if (v5) {
     // MQTT 5.0 §3.1.2.11.3/4: a Receive Maximum or Maximum Packet Size of 0 is a Protocol Error.
     if (props?.receiveMaximum === 0 || props?.maximumPacketSize === 0) {
-      session.refuse(ReasonCode.ProtocolError, CloseCode.ProtocolError, 'receive maximum and maximum packet size must not be 0');
-      return;
+      throw refusal(ReasonCode.ProtocolError, CloseCode.ProtocolError, 'receive maximum and maximum packet size must not be 0');
     }
     session.sendQuota = Math.min(props?.receiveMaximum ?? 65_535, options.maxInflight);
     if (props?.maximumPacketSize !== undefined) session.clientMaxPacket = props.maximumPacketSize;
@@ -78,20 +71,17 @@ export function handleConnect(session: MqttSession, packet: ConnectPacket): void
   if (packet.will) {
     const willTopic = packet.will.topic;
     if (!isValidTopicName(willTopic)) {
-      session.refuse(ReasonCode.TopicNameInvalid, CloseCode.ProtocolError, 'invalid will topic');
-      return;
+      throw refusal(ReasonCode.TopicNameInvalid, CloseCode.ProtocolError, 'invalid will topic');
     }
     if (packet.will.retain && !options.retainAvailable) {
       // [MQTT-3.2.2-13] (5.0) a will with Will Retain 1 when retain is unavailable: CONNACK 0x9A.
-      session.refuse(ReasonCode.RetainNotSupported, CloseCode.PolicyViolation, 'retain not supported');
-      return;
+      throw refusal(ReasonCode.RetainNotSupported, CloseCode.PolicyViolation, 'retain not supported');
     }
     if ((packet.will.qos ?? 0) > options.maximumQoS) {
       // [MQTT-3.2.2-12] (5.0) "If a Server receives a CONNECT packet containing a Will QoS that
       // exceeds its capabilities, it MUST reject the connection. It SHOULD use a CONNACK packet with
       // Reason Code 0x9B (QoS not supported)". (3.1.1 clients get 0x05, the nearest code.)
-      session.refuse(ReasonCode.QoSNotSupported, CloseCode.PolicyViolation, 'will QoS not supported');
-      return;
+      throw refusal(ReasonCode.QoSNotSupported, CloseCode.PolicyViolation, 'will QoS not supported');
     }
     const willProps = packet.will.properties;
     const payload = typeof packet.will.payload === 'string' ? Buffer.from(packet.will.payload) : packet.will.payload;
@@ -131,8 +121,7 @@ export function handleConnect(session: MqttSession, packet: ConnectPacket): void
     if (!options.enhancedAuth) {
       // MQTT 5.0 §4.12: a Server that does not support the Authentication Method "MAY send a
       // CONNACK with a Reason Code of 0x8C (Bad authentication method)".
-      session.refuse(ReasonCode.BadAuthenticationMethod, CloseCode.PolicyViolation, 'authentication method not supported');
-      return;
+      throw refusal(ReasonCode.BadAuthenticationMethod, CloseCode.PolicyViolation, 'authentication method not supported');
     }
     session.authMethod = props.authenticationMethod;
     session.authState = {};
@@ -148,25 +137,20 @@ export function handleConnect(session: MqttSession, packet: ConnectPacket): void
   }
   let verdict: boolean | AuthenticateResult | Promise<boolean | AuthenticateResult>;
   try {
-    verdict = authenticate(session.client, packet.username, packet.password);
+    verdict = authenticate({ client: session.client, username: packet.username, password: packet.password });
   } catch (error) {
-    session.hookFailed(error);
-    return;
+    throw hookFailure(error, session.context.log);
   }
   const decide = (result: boolean | AuthenticateResult): void => {
     const ok = typeof result === 'boolean' ? result : result.ok;
     if (ok) finish(undefined);
     else {
       const code = typeof result === 'object' && result.reasonCode !== undefined ? result.reasonCode : ReasonCode.NotAuthorized;
-      session.refuse(code, CloseCode.PolicyViolation, 'not authorized');
+      throw refusal(code, CloseCode.PolicyViolation, 'not authorized');
     }
   };
-  if (isPromise(verdict)) {
-    verdict.then(
-      (result) => session.phase !== 'closed' && decide(result),
-      (error: unknown) => session.hookFailed(error),
-    );
-  } else decide(verdict);
+  if (isPromise(verdict)) session.after(verdict, (result) => session.phase !== 'closed' && decide(result));
+  else decide(verdict);
 }
 
 /**
@@ -186,18 +170,18 @@ function authorizeWill(session: MqttSession, then: () => void): void {
   const decide = (allowed: boolean): void => {
     if (session.phase === 'closed') return;
     if (allowed) then();
-    else session.refuse(ReasonCode.NotAuthorized, CloseCode.PolicyViolation, 'will not authorized');
+    else throw refusal(ReasonCode.NotAuthorized, CloseCode.PolicyViolation, 'will not authorized');
   };
   let verdict: boolean | Promise<boolean>;
   try {
-    verdict = authorize(session.client, hookMessage(will.message));
+    verdict = authorize({ client: session.client, message: hookMessage(will.message) });
   } catch (error) {
     session.context.log.warn({ err: error }, 'authorizePublish threw for a will');
     decide(false);
     return;
   }
   if (isPromise(verdict)) {
-    verdict.then(decide, (error: unknown) => {
+    session.after(verdict, decide, (error: unknown) => {
       session.context.log.warn({ err: error }, 'authorizePublish failed for a will');
       decide(false);
     });
@@ -207,61 +191,58 @@ function authorizeWill(session: MqttSession, then: () => void): void {
 export function completeConnect(session: MqttSession, clean: boolean, keepAlive: number, extra: { assigned: boolean; serverKeepAlive: number | undefined; authData: Buffer | undefined }): void {
   session.phase = 'connecting';
   session.blocked = true;
-  session.broker.openSession(session.client.id, session.version, clean).then(
-    ({ state, present }) => {
-      session.state = state;
-      state.expiryInterval = session.connectExpiry;
-      if (session.phase === 'closed') {
-        // The socket went away while the store answered: end it as a lost connection would.
-        session.broker.attach(state, session);
-        session.broker.detach(state, session, session.will);
-        return;
-      }
-      const v5 = session.version === 5;
-      if (v5) {
-        const options = session.options;
-        const properties: Record<string, unknown> = {
-          receiveMaximum: options.receiveMaximum,
-          topicAliasMaximum: options.topicAliasMaximum,
-          maximumPacketSize: options.maxPacketSize,
-        };
-        // [MQTT-3.2.2-9] (5.0) "If a Server does not support QoS 1 or QoS 2 PUBLISH packets it MUST
-        // send a Maximum QoS in the CONNACK packet specifying the highest QoS it supports."
-        if (options.maximumQoS < 2) properties.maximumQoS = options.maximumQoS;
-        if (!options.retainAvailable) properties.retainAvailable = false;
-        // 5.0 §3.1.2.11.6: Request Response Information 1 asks for Response Information in the
-        // CONNACK; [MQTT-3.1.2-28] "A value of 0 indicates that the Server MUST NOT return Response
-        // Information." The Server may still send none when it has none to give.
-        if (session.requestResponseInfo && options.responseInformation) {
-          properties.responseInformation = options.responseInformation(session.client.id);
-        }
-        if (!options.sharedSubscriptions) properties.sharedSubscriptionAvailable = false;
-        if (extra.assigned) properties.assignedClientIdentifier = session.client.id;
-        if (extra.serverKeepAlive !== undefined) properties.serverKeepAlive = extra.serverKeepAlive;
-        if (session.authMethod !== undefined) {
-          properties.authenticationMethod = session.authMethod;
-          if (extra.authData) properties.authenticationData = extra.authData;
-        }
-        session.sendPacket({ cmd: 'connack', reasonCode: ReasonCode.Success, sessionPresent: present, properties });
-      } else {
-        // [MQTT-3.2.2-1] (3.1.1) with CleanSession 1, Session Present MUST be 0.
-        session.sendPacket({ cmd: 'connack', returnCode: ConnackReturnCode.Accepted, sessionPresent: present });
-      }
-      session.phase = 'connected';
-      session.connectedAt = session.broker.clock.now();
-      session.ready = true;
-      session.attached = true;
+  session.after(session.broker.openSession(session.client.id, session.version, clean), ({ state, present }) => {
+    session.state = state;
+    state.expiryInterval = session.connectExpiry;
+    if (session.phase === 'closed') {
+      // The socket went away while the store answered: end it as a lost connection would.
       session.broker.attach(state, session);
-      // [MQTT-3.1.2-24] (3.1.1; 5.0 §3.1.2.10) "If the Keep Alive value is non-zero and the Server does not receive
-      // an MQTT Control Packet from the Client within one and a half times the Keep Alive time
-      // period, it MUST disconnect the Network Connection to the Client as if the network had failed."
-      if (keepAlive > 0) {
-        session.startKeepAlive(keepAlive);
+      session.broker.detach(state, session, session.will);
+      return;
+    }
+    const v5 = session.version === 5;
+    if (v5) {
+      const options = session.options;
+      const properties: Record<string, unknown> = {
+        receiveMaximum: options.receiveMaximum,
+        topicAliasMaximum: options.topicAliasMaximum,
+        maximumPacketSize: options.maxPacketSize,
+      };
+      // [MQTT-3.2.2-9] (5.0) "If a Server does not support QoS 1 or QoS 2 PUBLISH packets it MUST
+      // send a Maximum QoS in the CONNACK packet specifying the highest QoS it supports."
+      if (options.maximumQoS < 2) properties.maximumQoS = options.maximumQoS;
+      if (!options.retainAvailable) properties.retainAvailable = false;
+      // 5.0 §3.1.2.11.6: Request Response Information 1 asks for Response Information in the
+      // CONNACK; [MQTT-3.1.2-28] "A value of 0 indicates that the Server MUST NOT return Response
+      // Information." The Server may still send none when it has none to give.
+      if (session.requestResponseInfo && options.responseInformation) {
+        properties.responseInformation = options.responseInformation({ client: session.client });
       }
-      session.broker.resume(state);
-      session.blocked = false;
-      session.drainBacklog();
-    },
-    (error: unknown) => session.hookFailed(error),
-  );
+      if (!options.sharedSubscriptions) properties.sharedSubscriptionAvailable = false;
+      if (extra.assigned) properties.assignedClientIdentifier = session.client.id;
+      if (extra.serverKeepAlive !== undefined) properties.serverKeepAlive = extra.serverKeepAlive;
+      if (session.authMethod !== undefined) {
+        properties.authenticationMethod = session.authMethod;
+        if (extra.authData) properties.authenticationData = extra.authData;
+      }
+      session.sendPacket({ cmd: 'connack', reasonCode: ReasonCode.Success, sessionPresent: present, properties });
+    } else {
+      // [MQTT-3.2.2-1] (3.1.1) with CleanSession 1, Session Present MUST be 0.
+      session.sendPacket({ cmd: 'connack', returnCode: ConnackReturnCode.Accepted, sessionPresent: present });
+    }
+    session.phase = 'connected';
+    session.connectedAt = session.broker.clock.now();
+    session.ready = true;
+    session.attached = true;
+    session.broker.attach(state, session);
+    // [MQTT-3.1.2-24] (3.1.1; 5.0 §3.1.2.10) "If the Keep Alive value is non-zero and the Server does not receive
+    // an MQTT Control Packet from the Client within one and a half times the Keep Alive time
+    // period, it MUST disconnect the Network Connection to the Client as if the network had failed."
+    if (keepAlive > 0) {
+      session.startKeepAlive(keepAlive);
+    }
+    session.broker.resume(state);
+    session.blocked = false;
+    session.drainBacklog();
+  });
 }

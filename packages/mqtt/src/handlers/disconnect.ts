@@ -5,6 +5,7 @@ import { CloseCode } from '@protoplex/core';
 import { ReasonCode } from '../constants.js';
 import type { DisconnectPacket } from '../codec.js';
 import type { MqttSession } from '../session.js';
+import { violation } from '../_helpers.js';
 
 export function handleDisconnect(session: MqttSession, packet: DisconnectPacket): void {
   if (session.version === 5) {
@@ -14,8 +15,7 @@ export function handleDisconnect(session: MqttSession, packet: DisconnectPacket)
       // zero, then it is a Protocol Error to set a non-zero Session Expiry Interval in the
       // DISCONNECT packet sent by the Client."
       if (session.connectExpiry === 0 && expiry !== 0) {
-        session.fail(ReasonCode.ProtocolError, CloseCode.ProtocolError, 'session expiry set on DISCONNECT after 0 on CONNECT');
-        return;
+        throw violation(CloseCode.ProtocolError, 'session expiry set on DISCONNECT after 0 on CONNECT', ReasonCode.ProtocolError);
       }
       if (session.state) session.state.expiryInterval = Math.min(expiry, session.options.sessionExpiryMaximum);
     }
@@ -27,5 +27,5 @@ export function handleDisconnect(session: MqttSession, packet: DisconnectPacket)
     // associated with the current connection without publishing it".
     session.willOnClose = false;
   }
-  session.close(CloseCode.NormalClosure, '');
+  session.closeNormally();
 }

@@ -21,6 +21,6 @@ export function handlePubrec(session: MqttSession, packetId: number, reasonCode:
     return;
   }
   delivery.released = true;
-  session.broker.markDirty(state);
+  session.broker.store.markDirty(state);
   session.write(ack(ACK_PUBREL, packetId));
 }

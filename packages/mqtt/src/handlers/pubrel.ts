@@ -12,6 +12,6 @@ export function handlePubrel(session: MqttSession, packetId: number): void {
       session.sendPacket({ cmd: 'pubcomp', messageId: packetId, reasonCode: ReasonCode.PacketIdentifierNotFound });
       return;
     }
-  } else session.broker.markDirty(state);
+  } else session.broker.store.markDirty(state);
   session.write(ack(ACK_PUBCOMP, packetId));
 }

@@ -1,20 +1,19 @@
 /**
  * SUBSCRIBE: filter validation, shared subscriptions, `authorizeSubscribe`, SUBACK, then retained messages.
  */
-import { CloseCode, type QoS } from '@protoplex/core';
+import { CloseCode, isValidTopicFilter, type QoS } from '@protoplex/core';
 import { ReasonCode, SUBACK_FAILURE } from '../constants.js';
 import type { SubscribePacket } from '../codec.js';
-import { isValidTopicFilter, parseSharedFilter } from '../topics.js';
+import { parseSharedFilter } from '../topics.js';
 import type { MqttSession } from '../session.js';
-import { isPromise } from '../_helpers.js';
+import { isPromise, violation } from '../_helpers.js';
 
 export function handleSubscribe(session: MqttSession, packet: SubscribePacket): void {
   const v5 = session.version === 5;
   const subscriptionId = packet.properties?.subscriptionIdentifier;
   if (subscriptionId === 0) {
     // MQTT 5.0 §3.8.2.1.2: "It is a Protocol Error if the Subscription Identifier has a value of 0."
-    session.fail(ReasonCode.ProtocolError, CloseCode.ProtocolError, 'subscription identifier 0');
-    return;
+    throw violation(CloseCode.ProtocolError, 'subscription identifier 0', ReasonCode.ProtocolError);
   }
   const failure = v5 ? ReasonCode.NotAuthorized : SUBACK_FAILURE;
   const verdicts: Array<number | Promise<number>> = [];
@@ -31,8 +30,7 @@ export function handleSubscribe(session: MqttSession, packet: SubscribePacket): 
       }
       if (sub.nl) {
         // [MQTT-3.8.3-4] "It is a Protocol Error to set the No Local bit to 1 on a Shared Subscription."
-        session.fail(ReasonCode.ProtocolError, CloseCode.ProtocolError, 'no local on a shared subscription');
-        return;
+        throw violation(CloseCode.ProtocolError, 'no local on a shared subscription', ReasonCode.ProtocolError);
       }
     }
     // [MQTT-3.2.2-10] (5.0) "A Server that does not support QoS 1 or QoS 2 PUBLISH packets MUST
@@ -46,7 +44,7 @@ export function handleSubscribe(session: MqttSession, packet: SubscribePacket): 
     }
     const toCode = (answer: boolean | QoS): number => (answer === false ? failure : answer === true ? requested : Math.min(answer, requested));
     try {
-      const answer = authorize(session.client, { topic: sub.topic, qos: requested });
+      const answer = authorize({ client: session.client, topic: sub.topic, qos: requested });
       verdicts.push(isPromise(answer) ? answer.then(toCode, () => failure) : toCode(answer));
     } catch (error) {
       session.context.log.warn({ err: error }, 'authorizeSubscribe threw');
@@ -87,9 +85,6 @@ export function handleSubscribe(session: MqttSession, packet: SubscribePacket): 
   };
   if (verdicts.some(isPromise)) {
     session.blocked = true;
-    Promise.all(verdicts).then(
-      (codes) => session.afterHook(() => finish(codes)),
-      (error: unknown) => session.hookFailed(error),
-    );
+    session.after(Promise.all(verdicts), (codes) => session.afterHook(() => finish(codes)));
   } else finish(verdicts as number[]);
 }
