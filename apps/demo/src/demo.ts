@@ -8,7 +8,7 @@
  * answers one that does not as the specification says.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createMemoryBus, encodeTopicLevel, type BusMessage } from '@protoplex/core';
+import { createMemoryBus, encodeTopicLevel, type Bus, type BusMessage } from '@protoplex/core';
 import { createServer, type ProtoplexServer } from '@protoplex/server';
 import { mqtt } from '@protoplex/mqtt';
 import { stomp } from '@protoplex/stomp';
@@ -25,6 +25,8 @@ export interface DemoOptions {
   logger?: Logger;
   /** Milliseconds the OCPP command endpoint waits for the station's answer. @default 10000 */
   commandTimeoutMs?: number;
+  /** The bus every adapter shares. @default a new in-memory bus */
+  bus?: Bus;
 }
 
 export interface Demo {
@@ -37,7 +39,7 @@ const ROOT_PATH = '/';
 const OCPP_PATH = '/ocpp/:identity';
 
 export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
-  const bus = createMemoryBus();
+  const bus = options.bus ?? createMemoryBus();
   const mqttAdapter = mqtt();
   const stompAdapter = stomp();
   const ocppAdapter = ocpp();
