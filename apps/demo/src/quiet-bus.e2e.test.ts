@@ -58,7 +58,7 @@ describe('demo bus with every adapter mounted', () => {
     const stompGot: string[] = [];
     stomp.subscribe('/topic/quiet.stomp', (message: IMessage) => stompGot.push(message.body));
     await settle();
-    const station = new RPCClient({ endpoint: ws + '/ocpp', identity: 'QUIET-1', protocols: ['ocpp1.6'], strictMode: true, reconnect: false });
+    const station = new RPCClient({ endpoint: ws + '/ocpp', identity: 'QUIET-1', protocols: ['ocpp1.6'], strictMode: true, reconnect: false } as unknown as ConstructorParameters<typeof RPCClient>[0]);
     await station.connect();
 
     const before = published.length;
