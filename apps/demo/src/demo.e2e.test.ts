@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import { RPCClient } from 'ocpp-rpc';
 import { pino } from 'pino';
 import { startDemo, type Demo } from './demo.js';
+import { connectStomp, waitFor } from './_test-utils.js';
 
 let demo: Demo;
 let ws: string;
@@ -15,15 +16,6 @@ beforeAll(async () => {
 });
 afterAll(() => demo?.close());
 
-const waitFor = async <T>(get: () => T | undefined, ms = 3000): Promise<T> => {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = get();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
 
 describe('demo server', () => {
   it('serves the dashboard listing every IANA subprotocol and which adapter serves it', async () => {
@@ -58,15 +50,7 @@ describe('demo server', () => {
     const m = await mqttjs.connectAsync(ws + '/', { protocolVersion: 5, clientId: 'demo-e2e', reconnectPeriod: 0 });
     m.on('message', (topic, payload) => mqttGot.push(`${topic} ${payload.toString()}`));
     await m.subscribeAsync('bridge/#');
-    const stomp = new Client({
-      brokerURL: ws + '/',
-      webSocketFactory: () => new WebSocket(ws + '/', ['v12.stomp']) as unknown as globalThis.WebSocket,
-      reconnectDelay: 0,
-    });
-    await new Promise<void>((resolve) => {
-      stomp.onConnect = () => resolve();
-      stomp.activate();
-    });
+    const stomp = await connectStomp(ws + '/');
     stomp.subscribe('/topic/bridge.#', (message: IMessage) => stompGot.push(`${message.headers.destination} ${message.body}`), { receipt: 'r1' });
     const lines = new WebSocket(ws + '/', 'lines.protoplex.dev');
     await new Promise((resolve) => lines.on('open', resolve));
@@ -157,14 +141,7 @@ describe('demo server', () => {
     await m.subscribeAsync('plain/#');
 
     const stompGot: string[] = [];
-    const stomp = new Client({
-      webSocketFactory: () => new WebSocket(ws + '/', ['v12.stomp']) as unknown as globalThis.WebSocket,
-      reconnectDelay: 0,
-    });
-    await new Promise<void>((resolve) => {
-      stomp.onConnect = () => resolve();
-      stomp.activate();
-    });
+    const stomp = await connectStomp(ws + '/');
     const subscribed = new Promise<void>((resolve) => stomp.watchForReceipt('plain-sub', () => resolve()));
     stomp.subscribe('/topic/plain.#', (message: IMessage) => stompGot.push(`${message.headers.destination} ${message.body}`), { receipt: 'plain-sub' });
     await subscribed;

@@ -4,12 +4,13 @@
 // every protocol was built and delivered to it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqttjs from 'mqtt';
-import { Client, type IMessage } from '@stomp/stompjs';
+import type { IMessage } from '@stomp/stompjs';
 import WebSocket from 'ws';
 import { RPCClient } from 'ocpp-rpc';
 import { pino } from 'pino';
 import { createMemoryBus, type Bus, type BusMessage } from '@protoplex/core';
 import { startDemo, type Demo } from './demo.js';
+import { connectStomp } from './_test-utils.js';
 
 const published: BusMessage[] = [];
 const memory = createMemoryBus();
@@ -33,18 +34,6 @@ afterAll(() => demo?.close());
 
 const settle = (ms = 150): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-const connectStomp = async (): Promise<Client> => {
-  const client = new Client({
-    brokerURL: ws + '/',
-    webSocketFactory: () => new WebSocket(ws + '/', ['v12.stomp']) as unknown as globalThis.WebSocket,
-    reconnectDelay: 0,
-  });
-  await new Promise<void>((resolve) => {
-    client.onConnect = () => resolve();
-    client.activate();
-  });
-  return client;
-};
 
 describe('demo bus with every adapter mounted', () => {
   it('builds no bus message for traffic that nobody outside its own protocol wants', async () => {
@@ -54,7 +43,7 @@ describe('demo bus with every adapter mounted', () => {
     const mqttGot: string[] = [];
     m.on('message', (topic) => mqttGot.push(topic));
     await m.subscribeAsync('quiet/mqtt/#');
-    const stomp = await connectStomp();
+    const stomp = await connectStomp(ws + '/');
     const stompGot: string[] = [];
     stomp.subscribe('/topic/quiet.stomp', (message: IMessage) => stompGot.push(message.body));
     await settle();
