@@ -3,11 +3,24 @@
  * processes as `pnpm bench`, must give non-zero numbers for both sides and a finite ratio.
  */
 import { describe, expect, it } from 'vitest';
-import { evaluate, median, ratio, runBench } from './harness.js';
-import { ratioLine, toJson } from './report.js';
+import { compare, evaluate, median, ratio, runBench } from './harness.js';
+import { aloneLine, aloneSummary, ratioLine, table, toJson } from './report.js';
 import { echo64 } from './scenarios/echo.js';
 import { idleMemory } from './scenarios/idle-memory.js';
-import type { Scenario, ServerSnapshot } from './types.js';
+import type { Scenario, ServerSnapshot, Side, SideRun } from './types.js';
+
+const run = (round: number, value: number, cpuPerOpMicros: number): SideRun => ({
+  round,
+  value,
+  p50: 1,
+  p99: 2,
+  cpuPerOpMicros,
+  rss: 1,
+  serverCpu: 0.5,
+  loadCpu: 0.5,
+  count: 1,
+  errors: 0,
+});
 
 const snap = (cpuMicros: number, rss: number, connections = 0, time = 0): ServerSnapshot => ({ cpuMicros, rss, heapUsed: rss / 2, connections, time });
 
@@ -25,6 +38,37 @@ describe('harness', () => {
     const memory = evaluate(idleMemory, { count: 100, connections: 100, windowMs: 0, loadCpu: 0, errors: 0 }, new Map([['before', snap(0, 1000)], ['after', snap(0, 501_000, 100)]]));
     expect(memory.value).toBe(5000);
     expect(() => evaluate(idleMemory, { count: 100, connections: 100, windowMs: 0, loadCpu: 0, errors: 0 }, new Map([['before', snap(0, 0)], ['after', snap(0, 1, 99)]]))).toThrow(/99 connections/);
+  });
+
+  it('compares the all-mounted variant with the adapter alone over the rounds both ran', () => {
+    const all: Side = { label: 'protoplex@all', server: 'protoplex-all' };
+    const scenario: Scenario = { ...echo64, name: 'x', allMounted: all };
+    const outcome = (allCpu: number) => ({
+      runs: new Map<Side, SideRun[]>([
+        // Round 3 ran alone only: the comparison with the variant must leave it out.
+        [scenario.subject, [run(1, 100, 10), run(2, 80, 10), run(3, 200, 10)]],
+        [all, [run(1, 96, allCpu), run(2, 78, allCpu)]],
+        [scenario.reference, [run(1, 100, 10), run(2, 100, 10), run(3, 100, 10)]],
+      ]),
+    });
+    const [alone, mounted] = compare(scenario, outcome(10.4));
+    expect(alone).toMatchObject({ name: 'x', rounds: 3, ratio: 1 });
+    expect(mounted).toMatchObject({ name: 'x@all', rounds: 2, subject: { label: 'protoplex@all', value: 87 }, reference: { value: 100 } });
+    expect(mounted!.alone).toMatchObject({ name: 'x', aloneValue: 90, rounds: 2, goal: { ratio: 0.95, met: true } });
+    expect(mounted!.alone!.ratio).toBeCloseTo(87 / 90);
+    expect(mounted!.alone!.pairedRatio).toBeCloseTo((0.96 + 0.975) / 2);
+    expect(mounted!.alone!.cpuRatio).toBeCloseTo(10 / 10.4);
+    expect(aloneLine(mounted!)).toMatch(/^x@all: all mounted\/alone = 0\.97x .*within 5 % of alone$/);
+    expect(aloneLine(alone!)).toBeUndefined();
+    // Same throughput, but 10 % more server CPU per message: flagged.
+    const [, costly] = compare(scenario, outcome(11));
+    expect(costly!.alone!.goal.met).toBe(false);
+    expect(aloneLine(costly!)).toMatch(/MORE THAN 5 % WORSE than x alone \(CPU\/op 0\.91x below 0\.95\)/);
+    expect(aloneSummary([alone!, costly!])).toBe('all mounted vs alone: 0 of 1 within 5 %; MORE THAN 5 % WORSE: x@all');
+    // The other adapters do not load: the adapter alone is still compared.
+    const partial = compare(scenario, { ...outcome(10.4), unavailable: new Map([[all, 'protoplex@all unavailable: no lines()']]) });
+    expect(partial.map((c) => c.skipped)).toEqual([undefined, 'protoplex@all unavailable: no lines()']);
+    expect(table([alone!, costly!])).toMatch(/\| x@all .*\| 0\.97x \(0\.91x\) WORSE +\|/);
   });
 
   it('runs echo for about a second and measures both sides', { timeout: 60_000 }, async () => {
@@ -46,7 +90,7 @@ describe('harness', () => {
     expect(Number.isFinite(comparison!.ratio)).toBe(true);
     expect(comparison!.ratio).toBeGreaterThan(0);
     expect(ratioLine(comparison!)).toMatch(/^echo-64b: protoplex\/ws = \d+\.\d\dx/);
-    const json = toJson({ node: 'v', cpus: 1, cpuModel: 'c', date: 'd', mode: 'quick', loadAverage: [0, 0], scenarios: [comparison!] }) as { scenarios: Record<string, unknown>[] };
+    const json = toJson({ node: 'v', cpus: 1, cpuModel: 'c', date: 'd', mode: 'quick', rounds: 1, variantRounds: 1, loadAverage: [0, 0], scenarios: [comparison!] }) as { scenarios: Record<string, unknown>[] };
     expect(Object.keys(json.scenarios[0]!)).toEqual(
       expect.arrayContaining(['name', 'subject', 'reference', 'metric', 'unit', 'higherIsBetter', 'subjectValue', 'referenceValue', 'ratio', 'p50', 'p99', 'referenceP50', 'referenceP99', 'rounds']),
     );

@@ -13,6 +13,9 @@ export interface BenchReport {
   readonly cpuModel: string;
   readonly date: string;
   readonly mode: Mode;
+  /** Rounds of every side; the all-mounted variants ran the first `variantRounds` of them. */
+  readonly rounds: number;
+  readonly variantRounds: number;
   /** 1-minute load average at the start and at the end: other work on the machine skews results. */
   readonly loadAverage: readonly [number, number];
   readonly scenarios: readonly Comparison[];
@@ -25,6 +28,8 @@ export function toJson(report: BenchReport): unknown {
     cpus: report.cpus,
     date: report.date,
     mode: report.mode,
+    rounds: report.rounds,
+    variantRounds: report.variantRounds,
     cpuModel: report.cpuModel,
     loadAverage: report.loadAverage,
     scenarios: report.scenarios.map((c) => ({
@@ -58,6 +63,7 @@ export function toJson(report: BenchReport): unknown {
       subjectLoadCpu: finite(c.subject.loadCpu),
       referenceLoadCpu: finite(c.reference.loadCpu),
       ...(c.goal ? { goal: c.goal } : {}),
+      ...(c.alone ? { alone: { ...c.alone, aloneValue: finite(c.alone.aloneValue), ratio: finite(c.alone.ratio), pairedRatio: finite(c.alone.pairedRatio) } } : {}),
       ...(c.skipped ? { skipped: c.skipped } : {}),
       subjectRuns: c.subject.runs,
       referenceRuns: c.reference.runs,
@@ -92,14 +98,42 @@ export function ratioLine(c: Comparison): string {
   return `${head} = ${c.ratio.toFixed(2)}x  (per-round median ${c.pairedRatio.toFixed(2)}x${cpu})${goal}${loadBound}`;
 }
 
+/**
+ * For a `<name>@all` comparison: `ocpp-calls@all: all mounted/alone = 0.97x  (...): within 5 %`,
+ * or `MORE THAN 5 % WORSE` when the throughput or the server CPU per operation is.
+ */
+export function aloneLine(c: Comparison): string | undefined {
+  const a = c.alone;
+  if (!a || c.skipped) return undefined;
+  const cpu = a.cpuRatio === null ? '' : `, server CPU/op ${a.cpuRatio.toFixed(2)}x`;
+  const head = `${c.name}: all mounted/alone = ${a.ratio.toFixed(2)}x  (per-round median ${a.pairedRatio.toFixed(2)}x${cpu}, ${a.rounds} round${a.rounds === 1 ? '' : 's'})`;
+  if (a.goal.met) return `${head}: within 5 % of alone`;
+  const worse = [
+    ...(a.ratio < a.goal.ratio ? [`${c.unit} ${a.ratio.toFixed(2)}x`] : []),
+    ...(a.cpuRatio !== null && a.cpuRatio < a.goal.ratio ? [`CPU/op ${a.cpuRatio.toFixed(2)}x`] : []),
+  ];
+  return `${head}: MORE THAN 5 % WORSE than ${a.name} alone (${worse.join(', ')} below ${a.goal.ratio})`;
+}
+
+/** `all mounted vs alone: 4 of 5 within 5 %; MORE THAN 5 % WORSE: ocpp-calls@all` */
+export function aloneSummary(comparisons: readonly Comparison[]): string | undefined {
+  const measured = comparisons.filter((c) => c.alone && !c.skipped);
+  if (measured.length === 0) return undefined;
+  const worse = measured.filter((c) => !c.alone!.goal.met).map((c) => c.name);
+  const within = measured.length - worse.length;
+  return `all mounted vs alone: ${within} of ${measured.length} within 5 %${worse.length > 0 ? `; MORE THAN 5 % WORSE: ${worse.join(', ')}` : ''}`;
+}
+
 /** A Markdown table (renders in the README and reads fine in a terminal). */
 export function table(comparisons: readonly Comparison[]): string {
   const rows = [
     ['scenario', 'subject', 'reference', 'ratio', 'p50 ms (S / R)', 'p99 ms (S / R)', 'server CPU µs/op (S / R)', 'CPU ratio', 'server RSS MiB (S / R)', 'goal'],
   ];
+  const withAlone = comparisons.some((c) => c.alone);
+  if (withAlone) rows[0]!.push('all/alone (CPU)');
   for (const c of comparisons) {
     if (c.skipped) {
-      rows.push([c.name, c.subject.label, c.reference.label, 'skipped', '', '', '', '', '', c.skipped.slice(0, 60)]);
+      rows.push([c.name, c.subject.label, c.reference.label, 'skipped', '', '', '', '', '', c.skipped.slice(0, 60), ...(withAlone ? [''] : [])]);
       continue;
     }
     rows.push([
@@ -113,6 +147,7 @@ export function table(comparisons: readonly Comparison[]): string {
       c.cpuRatio === null ? '-' : `${c.cpuRatio.toFixed(2)}x`,
       `${mib(c.subject.rss)} / ${mib(c.reference.rss)}`,
       c.goal ? (c.goal.met ? 'met' : 'missed') : '',
+      ...(withAlone ? [c.alone ? `${c.alone.ratio.toFixed(2)}x (${c.alone.cpuRatio === null ? '-' : `${c.alone.cpuRatio.toFixed(2)}x`}) ${c.alone.goal.met ? 'within 5 %' : 'WORSE'}` : ''] : []),
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
@@ -143,12 +178,16 @@ function barChart(title: string, unit: string, bars: readonly { label: string; v
 
 const SUBJECT_COLOR = '#2f6fdb';
 const REFERENCE_COLOR = '#9aa3ad';
+const ALONE_COLOR = '#7fa7ea';
 
 export function html(report: BenchReport): string {
   const sections = report.scenarios
     .map((c) => {
       if (c.skipped) return `<section><h2>${escape(c.name)}</h2><p>${escape(c.description)}</p><p><strong>Skipped:</strong> ${escape(c.skipped)}</p></section>`;
+      // An all-mounted comparison also shows the adapter alone, over the same rounds.
+      const alone = c.alone ? [{ label: 'alone', value: c.alone.aloneValue, color: ALONE_COLOR }] : [];
       const value = barChart(c.higherIsBetter ? `${c.unit} (higher is better)` : `${c.unit} (lower is better)`, c.unit, [
+        ...alone,
         { label: c.subject.label, value: c.subject.value, color: SUBJECT_COLOR },
         { label: c.reference.label, value: c.reference.value, color: REFERENCE_COLOR },
       ]);
@@ -160,7 +199,9 @@ export function html(report: BenchReport): string {
               { label: c.reference.label, value: c.reference.p99, color: REFERENCE_COLOR },
             ]);
       const goal = c.goal ? ` &middot; goal: ${escape(c.goal.text)} &mdash; <strong>${c.goal.met ? 'met' : 'missed'}</strong>` : '';
-      return `<section><h2>${escape(c.name)}: ${escape(c.subject.label)}/${escape(c.reference.label)} = ${c.ratio.toFixed(2)}x</h2><p>${escape(c.description)}${goal}</p><div class="charts">${value}${p99}</div></section>`;
+      const aloneText = aloneLine(c);
+      const allMounted = aloneText ? `<p>${c.alone!.goal.met ? '' : '<strong>'}${escape(aloneText)}${c.alone!.goal.met ? '' : '</strong>'}</p>` : '';
+      return `<section><h2>${escape(c.name)}: ${escape(c.subject.label)}/${escape(c.reference.label)} = ${c.ratio.toFixed(2)}x</h2><p>${escape(c.description)}${goal}</p>${allMounted}<div class="charts">${value}${p99}</div></section>`;
     })
     .join('\n');
   return `<!doctype html>
@@ -170,8 +211,8 @@ export function html(report: BenchReport): string {
 <h1>Protoplex benchmarks</h1>
 <p>${escape(report.date)} &middot; ${report.mode} mode &middot; Node ${escape(report.node)} &middot; ${report.cpus} CPUs (${escape(report.cpuModel)}).
 1-minute load average ${report.loadAverage.map((l) => l.toFixed(1)).join(' at start, ')} at end${report.loadAverage[0] > report.cpus || report.loadAverage[1] > report.cpus ? ' (<strong>busy machine: other work competed with the bench</strong>)' : ''}.
-Ratio above 1 means Protoplex is better (subject/reference for throughput, reference/subject for memory). Medians of ${report.scenarios[0]?.rounds ?? 0} alternating rounds.
-<span style="color:${SUBJECT_COLOR}">&#9632;</span> subject <span style="color:${REFERENCE_COLOR}">&#9632;</span> reference</p>
+Ratio above 1 means Protoplex is better (subject/reference for throughput, reference/subject for memory). Medians of ${report.rounds} alternating rounds${report.variantRounds < report.rounds ? ` (the all-mounted <code>@all</code> variants: the first ${report.variantRounds}, and each comparison over the rounds both of its sides ran)` : ''}.
+<span style="color:${SUBJECT_COLOR}">&#9632;</span> subject <span style="color:${REFERENCE_COLOR}">&#9632;</span> reference${report.scenarios.some((c) => c.alone) ? ` <span style="color:${ALONE_COLOR}">&#9632;</span> the adapter alone, beside its <code>@all</code> variant` : ''}</p>
 <pre>${escape(table(report.scenarios))}</pre>
 ${sections}
 </body></html>

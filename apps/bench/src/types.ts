@@ -49,6 +49,12 @@ export interface Scenario {
   readonly extraReferences?: readonly Side[];
   /** Further subjects measured in the same rounds (e.g. OCPP with validation off). */
   readonly extraSubjects?: readonly Side[];
+  /**
+   * The subject again, on a server with every demo adapter mounted on one bus (server
+   * `protoplex-all` in `servers/adapters.ts`), label `protoplex@all`. Reported as `<name>@all`
+   * against the reference, and against the subject alone ("all mounted / alone").
+   */
+  readonly allMounted?: Side;
   /** Runs only with `--full` when true. */
   readonly fullOnly?: boolean;
   /** Returns the load for this mode. */
@@ -93,6 +99,8 @@ export interface LoadResult {
 
 /** The numbers of one side in one round. */
 export interface SideRun {
+  /** 1-based round this run belongs to: comparisons pair runs of the same round. */
+  readonly round: number;
   readonly value: number;
   readonly p50: number | null;
   readonly p99: number | null;
@@ -141,7 +149,31 @@ export interface Comparison {
   /** Median of the per-round ratios (subject and reference of one round ran back to back). */
   readonly pairedRatio: number;
   readonly goal?: Goal & { readonly met: boolean };
+  /** Rounds both sides ran (the medians above are over these). */
   readonly rounds: number;
+  /** On a `<name>@all` comparison: the all-mounted subject against the subject alone. */
+  readonly alone?: AloneComparison;
   /** Set when the scenario could not run (a package not ready, a failure). */
   readonly skipped?: string;
+}
+
+/**
+ * Protoplex with every demo adapter mounted against Protoplex with the scenario's adapter alone,
+ * over the rounds both ran. Above 1 means mounting the others costs nothing.
+ */
+export interface AloneComparison {
+  /** The comparison of the adapter alone, e.g. `ocpp-calls`. */
+  readonly name: string;
+  /** Median of the alone runs in the shared rounds (the all-mounted median is `subject.value`). */
+  readonly aloneValue: number;
+  /** all-mounted / alone for higher-is-better metrics (alone / all-mounted otherwise). */
+  readonly ratio: number;
+  /** Median of the per-round ratios. */
+  readonly pairedRatio: number;
+  /** Alone server CPU per operation over all-mounted's (above 1: mounting the others costs no CPU). */
+  readonly cpuRatio: number | null;
+  readonly aloneCpuPerOpMicros: number | null;
+  readonly rounds: number;
+  /** `met` when neither the throughput nor the CPU-per-operation ratio is below `ratio`. */
+  readonly goal: Goal & { readonly met: boolean };
 }

@@ -5,13 +5,15 @@
  *   `inflight` QoS 0 publishes not yet delivered everywhere. Deliveries per second.
  * - `mqtt-p2p`: `pairs` publisher/subscriber pairs on their own topic at QoS 1, `inflight`
  *   publishes per pair not yet delivered; subscribers PUBACK each delivery. Messages per second.
+ * - `mqtt-idle`: `connections` clients that CONNECT (keep alive `keepalive` s), SUBSCRIBE to
+ *   `idle/<n>/#` at QoS 1 and then stay silent, held between the marks `before` and `after`.
  *
  * Payloads carry a sequence number and the send time (performance.now()) for latency.
  */
 import { performance } from 'node:perf_hooks';
 import mqttPacket from 'mqtt-packet';
 import type { WebSocket } from 'ws';
-import { closeAll, connect, connectMany, numberOption, trafficSession, until, Window, type LoadGenerator } from './common.js';
+import { closeAll, connect, connectMany, numberOption, sleep, trafficSession, until, Window, type LoadGenerator } from './common.js';
 
 interface MqttClient {
   readonly ws: WebSocket;
@@ -19,7 +21,12 @@ interface MqttClient {
 }
 
 /** Connects, sends CONNECT, waits for CONNACK; later packets go to `onPacket`. */
-async function mqttConnect(port: number, clientId: string, onPacket: (packet: mqttPacket.Packet, client: MqttClient) => void): Promise<MqttClient> {
+async function mqttConnect(
+  port: number,
+  clientId: string,
+  onPacket: (packet: mqttPacket.Packet, client: MqttClient) => void,
+  keepalive = 0,
+): Promise<MqttClient> {
   const ws = await connect(`ws://127.0.0.1:${port}/`, ['mqtt']);
   const parser = mqttPacket.parser({ protocolVersion: 4 });
   const client: MqttClient = { ws, send: (packet) => ws.send(mqttPacket.generate(packet)) };
@@ -36,7 +43,7 @@ async function mqttConnect(port: number, clientId: string, onPacket: (packet: mq
     ws.once('close', (code) => reject(new Error(`closed with ${code} before CONNACK`)));
   });
   ws.on('message', (data: Buffer) => parser.parse(data));
-  client.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 0 });
+  client.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive });
   await connack;
   return client;
 }
@@ -161,4 +168,38 @@ export const mqttP2pLoad: LoadGenerator = async ({ port, options }) => {
       await closeAll(sockets);
     },
   });
+};
+
+export const mqttIdleLoad: LoadGenerator = async ({ port, options }) => {
+  const connections = numberOption(options, 'connections', 2000);
+  const settleMs = numberOption(options, 'settleMs', 300);
+  // Keep-alive on, as a real client has it: the server then watches each connection's deadline.
+  const keepalive = numberOption(options, 'keepalive', 60);
+  let sockets: WebSocket[] = [];
+  let round = 0;
+  return {
+    async measure(mark) {
+      round++;
+      await sleep(50);
+      await mark('before');
+      const started = Date.now();
+      const subacks = new Map<MqttClient, () => void>();
+      sockets = await connectMany(
+        connections,
+        async (i) => {
+          const client = await mqttConnect(port, `idle-${round}-${i}`, (packet, c) => packet.cmd === 'suback' && subacks.get(c)?.(), keepalive);
+          await subscribe(client, `idle/${i}/#`, 1, 1, subacks);
+          subacks.delete(client);
+          return client.ws;
+        },
+        50,
+      );
+      const connectMs = Date.now() - started;
+      await sleep(settleMs);
+      await mark('after');
+      await closeAll(sockets);
+      return { count: sockets.length, connections: sockets.length, windowMs: connectMs, loadCpu: 0, errors: 0 };
+    },
+    close: () => closeAll(sockets),
+  };
 };

@@ -1,18 +1,21 @@
 /**
- * OCPP load: `stations` charging stations (`/ocpp/CP0001`, subprotocol `ocpp1.6`), raw `ws`
- * speaking OCPP-J JSON arrays, each with one call outstanding: a StatusNotification, and the next
- * as soon as its CALLRESULT arrives. Calls per second; latency is CALL to CALLRESULT.
+ * OCPP load: `stations` charging stations (`/ocpp/CP0001`, subprotocol `ocpp1.6`, or
+ * `ocpp2.0.1` with `version: '2.0.1'`), raw `ws` speaking OCPP-J JSON arrays, each with one call
+ * outstanding: a StatusNotification, and the next as soon as its CALLRESULT arrives. Calls per
+ * second; latency is CALL to CALLRESULT.
  */
 import { performance } from 'node:perf_hooks';
 import { closeAll, connect, connectMany, numberOption, trafficSession, until, Window, type LoadGenerator } from './common.js';
 
 export const ocppCallsLoad: LoadGenerator = async ({ port, options }) => {
   const stations = numberOption(options, 'stations', 50);
+  const v201 = options.version === '2.0.1';
+  const protocol = v201 ? 'ocpp2.0.1' : 'ocpp1.6';
   const window = new Window();
   let running = false;
   let closing = false;
   let outstanding = 0;
-  const sockets = await connectMany(stations, (i) => connect(`ws://127.0.0.1:${port}/ocpp/CP${String(i).padStart(4, '0')}`, ['ocpp1.6']), 25);
+  const sockets = await connectMany(stations, (i) => connect(`ws://127.0.0.1:${port}/ocpp/CP${String(i).padStart(4, '0')}`, [protocol]), 25);
   const calls = sockets.map((ws, station) => {
     let seq = 0;
     let sentAt = 0;
@@ -21,7 +24,11 @@ export const ocppCallsLoad: LoadGenerator = async ({ port, options }) => {
       pending = `${station}-${seq++}`;
       sentAt = performance.now();
       outstanding++;
-      const payload = { connectorId: 1, errorCode: 'NoError', status: seq % 2 === 0 ? 'Available' : 'Charging', timestamp: new Date().toISOString() };
+      const timestamp = new Date().toISOString();
+      // The required fields of each version's StatusNotificationRequest schema.
+      const payload = v201
+        ? { timestamp, connectorStatus: seq % 2 === 0 ? 'Available' : 'Occupied', evseId: 1, connectorId: 1 }
+        : { connectorId: 1, errorCode: 'NoError', status: seq % 2 === 0 ? 'Available' : 'Charging', timestamp };
       ws.send(JSON.stringify([2, pending, 'StatusNotification', payload]));
     };
     ws.on('message', (data: Buffer) => {

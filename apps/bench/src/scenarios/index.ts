@@ -4,9 +4,9 @@ import { echo4k, echo4kDeflate, echo64 } from './echo.js';
 import { fanout } from './fanout.js';
 import { handshake } from './handshake.js';
 import { idleMemory } from './idle-memory.js';
-import { mqttQos0Fanout, mqttQos1P2p } from './mqtt.js';
-import { ocppCalls } from './ocpp.js';
-import { stompQueueClientIndividual, stompTopicFanout } from './stomp.js';
+import { mqttIdleMemory, mqttQos0Fanout, mqttQos0Fanout1k, mqttQos1P2p } from './mqtt.js';
+import { ocppCalls, ocppCalls201 } from './ocpp.js';
+import { stompQueueClientIndividual, stompTopicFanout, stompTopicFanout256 } from './stomp.js';
 
 export const scenarios: readonly Scenario[] = [
   handshake,
@@ -17,7 +17,11 @@ export const scenarios: readonly Scenario[] = [
   idleMemory,
   mqttQos0Fanout,
   mqttQos1P2p,
+  mqttQos0Fanout1k,
+  mqttIdleMemory,
   stompTopicFanout,
   stompQueueClientIndividual,
+  stompTopicFanout256,
   ocppCalls,
+  ocppCalls201,
 ];

@@ -14,4 +14,5 @@ export const servers: Readonly<Record<string, () => Promise<ServerFactory>>> = {
   'protoplex-mqtt': async () => (await import('./adapters.js')).protoplexMqtt,
   'protoplex-stomp': async () => (await import('./adapters.js')).protoplexStomp,
   'protoplex-ocpp': async () => (await import('./adapters.js')).protoplexOcpp,
+  'protoplex-all': async () => (await import('./adapters.js')).protoplexAll,
 };

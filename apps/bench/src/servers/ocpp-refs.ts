@@ -1,4 +1,4 @@
-/** OCPP reference: ocpp-rpc's RPCServer with `strictMode: true` (schema validation on). */
+/** OCPP reference: ocpp-rpc's RPCServer with `strictMode: true` (schema validation on), 1.6 or 2.0.1. */
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import type { ServerFactory } from './types.js';
@@ -13,11 +13,13 @@ interface RpcServer {
   close(options?: { force?: boolean }): Promise<void>;
 }
 
-export const ocppRpc: ServerFactory = async () => {
+export const ocppRpc: ServerFactory = async (options) => {
   const { RPCServer } = createRequire(import.meta.url)('ocpp-rpc') as { RPCServer: new (options: Record<string, unknown>) => RpcServer };
-  // strictMode validates every call and response against ocpp-rpc's bundled 1.6 schemas; no
-  // pings during the bench, as @protoplex/server's 30 s keep-alive never fires in a window.
-  const server = new RPCServer({ protocols: ['ocpp1.6'], strictMode: true });
+  // strictMode validates every call and response against ocpp-rpc's bundled 1.6 (or 2.0.1)
+  // schemas; no pings during the bench, as @protoplex/server's 30 s keep-alive never fires in a
+  // window.
+  const protocol = options.version === '2.0.1' ? 'ocpp2.0.1' : 'ocpp1.6';
+  const server = new RPCServer({ protocols: [protocol], strictMode: true });
   let clients = 0;
   server.on('client', (client) => {
     clients++;

@@ -31,7 +31,12 @@ export async function loadCreateServer(): Promise<CreateServer> {
 export interface ProtoplexServerOptions {
   /** Served on every path; or give `routes`. */
   readonly adapters?: readonly ProtocolAdapter[];
-  readonly routes?: readonly { readonly path: string; readonly adapters: readonly ProtocolAdapter[] }[];
+  readonly routes?: readonly {
+    readonly path: string;
+    readonly adapters: readonly ProtocolAdapter[];
+    readonly onNoMatch?: 'close';
+    readonly recognize?: boolean;
+  }[];
   readonly bus?: Bus;
   readonly perMessageDeflate?: boolean;
   readonly logger?: Logger;
