@@ -61,7 +61,9 @@ ${unregistered}
 <script>
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => '&#' + c.charCodeAt(0) + ';');
 const list = (items, render) => items.length ? '<ul>' + items.map(render).join('') + '</ul>' : 'none';
-async function command(identity, action) {
+// Not command(): inline handlers resolve names on the element first, and Chromium buttons have
+// a command property that would hide the function.
+async function sendCommand(identity, action) {
   const payload = action === 'Reset' ? (document.querySelector('[data-v="' + identity + '"]').dataset.p === 'ocpp1.6' ? { type: 'Soft' } : { type: 'Immediate' }) : {};
   const res = await fetch('/api/ocpp/' + encodeURIComponent(identity) + '/' + action, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
   alert(action + ' → ' + res.status + ' ' + await res.text());
@@ -73,7 +75,7 @@ async function refresh() {
     for (const cell of document.querySelectorAll('td.count')) cell.textContent = cell.textContent === '' ? '' : (s.bySubprotocol[cell.dataset.id] ?? 0);
     if (s.mqtt) document.getElementById('mqtt').innerHTML = list(s.mqtt.clients, (c) => '<li><code>' + esc(c.clientId) + '</code> v' + c.version + ' ' + c.subscriptions.map((t) => '<code>' + esc(t) + '</code>').join(' ') + '</li>') + '<p>retained ' + s.mqtt.retained + ' · in ' + s.mqtt.messagesIn + ' · out ' + s.mqtt.messagesOut + '</p>';
     if (s.stomp) document.getElementById('stomp').innerHTML = '<p>Sessions</p>' + list(s.stomp.sessions, (x) => '<li>' + esc(x.id) + ' ' + esc(x.version) + ' ' + x.subscriptions.map((t) => '<code>' + esc(t.destination) + '</code>').join(' ') + '</li>') + '<p>Destinations</p>' + list(s.stomp.destinations, (d) => '<li><code>' + esc(d.destination) + '</code> ' + d.kind + ' · ' + d.subscribers + ' subscribers · ' + d.queued + ' queued</li>');
-    if (s.ocpp) document.getElementById('ocpp').innerHTML = list(s.ocpp.stations, (x) => '<li data-v="' + esc(x.identity) + '" data-p="' + esc(x.protocol) + '"><code>' + esc(x.identity) + '</code> ' + esc(x.protocol) + ' · last ' + esc(x.lastAction ?? '-') + ' ' + (x.lastMessageAt ? new Date(x.lastMessageAt).toLocaleTimeString() : '') + ' <button onclick="command(\\'' + esc(x.identity) + '\\', \\'Reset\\')">Reset</button></li>');
+    if (s.ocpp) document.getElementById('ocpp').innerHTML = list(s.ocpp.stations, (x) => '<li data-v="' + esc(x.identity) + '" data-p="' + esc(x.protocol) + '"><code>' + esc(x.identity) + '</code> ' + esc(x.protocol) + ' · last ' + esc(x.lastAction ?? '-') + ' ' + (x.lastMessageAt ? new Date(x.lastMessageAt).toLocaleTimeString() : '') + ' <button onclick="sendCommand(\\'' + esc(x.identity) + '\\', \\'Reset\\')">Reset</button></li>');
   } catch {}
 }
 refresh(); setInterval(refresh, 2000);
