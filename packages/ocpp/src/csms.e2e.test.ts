@@ -3,15 +3,12 @@
  * `ws` stations (2.1) against the CSMS mounted by @protoplex/server on `/ocpp/:identity`, over
  * ws (profiles 0 and 1) and over TLS (profiles 2 and 3) with certificates made in the test.
  */
-import { execFileSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, type ClientOptions } from 'ws';
 import { RPCClient } from 'ocpp-rpc';
 import { createMemoryBus, silentLogger, type BusMessage } from '@protoplex/core';
+import { createTestCertificates, hasOpenssl, type TestCertificates } from '@protoplex/core/testing';
 import { createServer, type ProtoplexServer } from '@protoplex/server';
 import { OcppNotConnectedError, ocpp, type OcppAdapter, type OcppOptions } from './index.js';
 
@@ -286,14 +283,6 @@ describe('over ws with HTTP Basic (security profile 1)', () => {
 // --------------------------------------------------------------------------------------------
 // TLS: a CA, a server certificate for 127.0.0.1 and a client certificate per identity.
 
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const openssl = hasOpenssl();
 if (!openssl) console.warn('TLS e2e tests (security profiles 2 and 3) skipped: the openssl CLI was not found');
 
@@ -305,35 +294,26 @@ interface Pki {
   readonly clientCert: Buffer;
 }
 
-function makePki(dir: string): Pki {
-  const run = (...args: string[]): void => {
-    execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  };
-  run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Protoplex Test CA');
-  const leaf = (name: string, cn: string, extensions: string): void => {
-    run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-    writeFileSync(join(dir, `${name}.ext`), extensions);
-    run('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`);
-  };
-  leaf('server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  leaf('client', 'SP3', 'extendedKeyUsage=clientAuth\n');
-  const read = (file: string): Buffer => readFileSync(join(dir, file));
-  return { ca: read('ca.pem'), serverKey: read('server.key'), serverCert: read('server.pem'), clientKey: read('client.key'), clientCert: read('client.pem') };
+function makePki(certificates: TestCertificates): Pki {
+  const ca = certificates.ca('Protoplex Test CA');
+  const server = ca.issue('127.0.0.1', { extensions: ['subjectAltName=IP:127.0.0.1', 'extendedKeyUsage=serverAuth'] });
+  const client = ca.issue('SP3', { extensions: ['extendedKeyUsage=clientAuth'] });
+  return { ca: ca.cert, serverKey: server.key, serverCert: server.cert, clientKey: client.key, clientCert: client.cert };
 }
 
 describe.skipIf(!openssl)('over TLS (security profiles 2 and 3)', () => {
-  let dir: string;
+  let certificates: TestCertificates | undefined;
   let pki: Pki;
   let profile2: Started;
   let profile3: Started;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'protoplex-ocpp-pki-'));
-    pki = makePki(dir);
+    certificates = createTestCertificates({ keyType: 'rsa' });
+    pki = makePki(certificates);
     profile2 = await start({ securityProfile: 2, authenticate: ({ password }) => password === PASSWORD }, { key: pki.serverKey, cert: pki.serverCert });
     profile3 = await start({ securityProfile: 3 }, { key: pki.serverKey, cert: pki.serverCert, ca: pki.ca, requestCert: true, rejectUnauthorized: false });
   }, 20_000);
   afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    certificates?.remove();
   });
 
   it('profile 2: accepts an ocpp-rpc 2.0.1 station with Basic over TLS', async () => {

@@ -3,22 +3,10 @@
  * certificate proved. Node cannot sign X.509 certificates, so the test makes a throwaway CA and
  * certificates with the `openssl` CLI, and skips when it is not installed.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTestCertificates, hasOpenssl, type TestCertificates } from '@protoplex/core/testing';
 import { echo } from './_test-adapters.js';
 import { closeAll, open, start } from './_test-utils.js';
-
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const available = hasOpenssl();
 if (!available) console.warn('tls.e2e.test.ts: skipped, the openssl CLI is not installed');
@@ -33,45 +21,30 @@ interface Pki {
   strangerCert: Buffer;
 }
 
-let dir: string;
+let certificates: TestCertificates | undefined;
 let pki: Pki;
-
-// EC keys: RSA key generation alone would take seconds.
-const KEY_ARGS = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
-
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-}
-
-function issue(name: string, cn: string, caName: string, ext?: string): void {
-  openssl('req', ...KEY_ARGS, '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-  const extArgs = ext ? ['-extfile', `${name}.ext`] : [];
-  if (ext) writeFileSync(join(dir, `${name}.ext`), `${ext}\n`);
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${caName}.crt`, '-CAkey', `${caName}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', ...extArgs);
-}
 
 describe.skipIf(!available)('TLS with client certificates', () => {
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'protoplex-tls-'));
-    openssl('req', '-x509', ...KEY_ARGS, '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=Test CA');
-    openssl('req', '-x509', ...KEY_ARGS, '-nodes', '-keyout', 'other-ca.key', '-out', 'other-ca.crt', '-days', '1', '-subj', '/CN=Other CA');
-    issue('server', 'localhost', 'ca', 'subjectAltName=IP:127.0.0.1,DNS:localhost');
-    issue('client', 'CP1', 'ca');
-    issue('stranger', 'CP2', 'other-ca');
-    const read = (file: string): Buffer => readFileSync(join(dir, file));
+    certificates = createTestCertificates();
+    const ca = certificates.ca('Test CA');
+    const otherCa = certificates.ca('Other CA');
+    const server = ca.issue('localhost', { extensions: ['subjectAltName=IP:127.0.0.1,DNS:localhost'] });
+    const client = ca.issue('CP1');
+    const stranger = otherCa.issue('CP2');
     pki = {
-      ca: read('ca.crt'),
-      serverKey: read('server.key'),
-      serverCert: read('server.crt'),
-      clientKey: read('client.key'),
-      clientCert: read('client.crt'),
-      strangerKey: read('stranger.key'),
-      strangerCert: read('stranger.crt'),
+      ca: ca.cert,
+      serverKey: server.key,
+      serverCert: server.cert,
+      clientKey: client.key,
+      clientCert: client.cert,
+      strangerKey: stranger.key,
+      strangerCert: stranger.cert,
     };
   }, 20_000);
 
   afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    certificates?.remove();
   });
   afterEach(closeAll);
 

@@ -1,4 +1,7 @@
-/** Helpers every load generator uses: the window clock, the latency histogram, connecting. */
+/**
+ * Helpers every load generator uses: the window clock, the latency histogram, connecting, and
+ * the bookkeeping the closed-loop and the idle loads share.
+ */
 import { performance } from 'node:perf_hooks';
 import hdr from 'hdr-histogram-js';
 import { WebSocket, type ClientOptions } from 'ws';
@@ -145,6 +148,132 @@ export class Window {
     };
     return result;
   }
+}
+
+/**
+ * The state of a closed-loop load, read by its message handlers and driven by its `traffic`:
+ * while `running`, each completed operation sends the next one.
+ */
+export class Loop {
+  readonly window = new Window();
+  running = false;
+  /** Set once the load closes its sockets: closes from then on are no errors. */
+  closing = false;
+  /** Operations sent and not yet complete. */
+  outstanding = 0;
+
+  /** Counts `ws` closing as an error of the round unless the load is closing it. */
+  watch(ws: WebSocket, role: string): WebSocket {
+    ws.on('close', (code) => !this.closing && this.window.error(`${role} closed with ${code}`));
+    return ws;
+  }
+
+  /** The traffic over `sockets`; `kick` sends the first operations of a round. */
+  traffic(sockets: readonly WebSocket[], kick: () => void): Traffic {
+    return {
+      window: this.window,
+      start: () => {
+        this.running = true;
+        kick();
+      },
+      stop: async () => {
+        this.running = false;
+        await until(() => this.drained());
+        this.forget();
+      },
+      close: async () => {
+        this.closing = true;
+        await closeAll(sockets);
+      },
+    };
+  }
+
+  protected drained(): boolean {
+    return this.outstanding <= 0;
+  }
+
+  /** The wait in `stop` is bounded: what did not drain must not carry into the next round. */
+  protected forget(): void {
+    this.outstanding = 0;
+  }
+}
+
+/**
+ * A fan-out loop: a publish is complete once all `subscribers` have it, and only then does the
+ * next one go out, so `publish(inflight)` keeps `inflight` publishes not yet delivered everywhere.
+ */
+export class FanoutLoop extends Loop {
+  /** Deliveries still missing per sequence number. */
+  private readonly missing = new Map<number, number>();
+  private seq = 0;
+
+  constructor(
+    private readonly subscribers: number,
+    private readonly send: (seq: number) => void,
+  ) {
+    super();
+  }
+
+  publish(count = 1): void {
+    for (let i = 0; i < count; i++) {
+      this.missing.set(this.seq, this.subscribers);
+      this.send(this.seq++);
+    }
+  }
+
+  /** One subscriber got publish `seq`, sent at `sentAt` (performance.now() ms). */
+  delivered(seq: number, sentAt: number, now?: number): void {
+    this.window.record(sentAt, now);
+    const left = (this.missing.get(seq) ?? 1) - 1;
+    if (left > 0) {
+      this.missing.set(seq, left);
+      return;
+    }
+    this.missing.delete(seq);
+    if (this.running) this.publish();
+  }
+
+  protected override drained(): boolean {
+    return this.missing.size === 0;
+  }
+
+  protected override forget(): void {
+    this.missing.clear();
+  }
+}
+
+/**
+ * The session of a memory load: every round opens its connections with `open` between the marks
+ * `before` and `after`, at which the orchestrator snapshots the server, and closes them again
+ * (these scenarios run each round on a fresh server).
+ */
+export function idleSession(options: Readonly<Record<string, unknown>>, open: (round: number) => Promise<WebSocket[]>): LoadSession {
+  const settleMs = numberOption(options, 'settleMs', 300);
+  let sockets: WebSocket[] = [];
+  let round = 0;
+  return {
+    async measure(mark) {
+      round++;
+      await sleep(50);
+      await mark('before');
+      const started = Date.now();
+      sockets = await open(round);
+      const connectMs = Date.now() - started;
+      await sleep(settleMs);
+      await mark('after');
+      await closeAll(sockets);
+      return { count: sockets.length, connections: sockets.length, windowMs: connectMs, loadCpu: 0, errors: 0 };
+    },
+    close: () => closeAll(sockets),
+  };
+}
+
+/** A binary payload of `size` bytes (16 at least) carrying `seq` and the send time, for latency. */
+export function stamp(seq: number, size: number): Buffer {
+  const payload = Buffer.alloc(Math.max(16, size));
+  payload.writeUInt32LE(seq, 0);
+  payload.writeDoubleLE(performance.now(), 8);
+  return payload;
 }
 
 function cpuMicros(): number {

@@ -10,26 +10,36 @@
  *
  * Payloads carry a sequence number and the send time (performance.now()) for latency.
  */
-import { performance } from 'node:perf_hooks';
 import mqttPacket from 'mqtt-packet';
 import type { WebSocket } from 'ws';
-import { closeAll, connect, connectMany, numberOption, sleep, trafficSession, until, Window, type LoadGenerator } from './common.js';
+import { connect, connectMany, FanoutLoop, idleSession, Loop, numberOption, stamp, trafficSession, type LoadGenerator } from './common.js';
 
 interface MqttClient {
   readonly ws: WebSocket;
   send(packet: mqttPacket.Packet): void;
+  /** SUBSCRIBE and wait for the SUBACK. */
+  subscribe(topic: string, qos: 0 | 1): Promise<void>;
 }
 
-/** Connects, sends CONNECT, waits for CONNACK; later packets go to `onPacket`. */
+/** Connects, sends CONNECT, waits for CONNACK; later PUBLISH packets go to `onPublish`. */
 async function mqttConnect(
   port: number,
   clientId: string,
-  onPacket: (packet: mqttPacket.Packet, client: MqttClient) => void,
+  onPublish: (packet: mqttPacket.IPublishPacket, client: MqttClient) => void,
   keepalive = 0,
 ): Promise<MqttClient> {
   const ws = await connect(`ws://127.0.0.1:${port}/`, ['mqtt']);
   const parser = mqttPacket.parser({ protocolVersion: 4 });
-  const client: MqttClient = { ws, send: (packet) => ws.send(mqttPacket.generate(packet)) };
+  let suback: (() => void) | undefined;
+  const client: MqttClient = {
+    ws,
+    send: (packet) => ws.send(mqttPacket.generate(packet)),
+    subscribe(topic, qos) {
+      const done = new Promise<void>((resolve) => (suback = resolve));
+      client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos }] });
+      return done;
+    },
+  };
   const connack = new Promise<void>((resolve, reject) => {
     parser.on('packet', (packet: mqttPacket.Packet) => {
       if (packet.cmd === 'connack') {
@@ -37,7 +47,12 @@ async function mqttConnect(
         else reject(new Error(`CONNACK ${packet.returnCode}`));
         return;
       }
-      onPacket(packet, client);
+      if (packet.cmd === 'suback') {
+        suback?.();
+        suback = undefined;
+        return;
+      }
+      if (packet.cmd === 'publish') onPublish(packet, client);
     });
     parser.on('error', reject);
     ws.once('close', (code) => reject(new Error(`closed with ${code} before CONNACK`)));
@@ -48,158 +63,80 @@ async function mqttConnect(
   return client;
 }
 
-/** SUBSCRIBE and wait for the SUBACK (delivered to `waiters` by the packet handler). */
-function subscribe(client: MqttClient, topic: string, qos: 0 | 1, messageId: number, waiters: Map<MqttClient, () => void>): Promise<void> {
-  const suback = new Promise<void>((resolve) => waiters.set(client, resolve));
-  client.send({ cmd: 'subscribe', messageId, subscriptions: [{ topic, qos }] });
-  return suback;
-}
-
-function stamp(seq: number, size: number): Buffer {
-  const payload = Buffer.alloc(Math.max(16, size));
-  payload.writeUInt32LE(seq, 0);
-  payload.writeDoubleLE(performance.now(), 8);
-  return payload;
-}
-
 export const mqttFanoutLoad: LoadGenerator = async ({ port, options }) => {
   const subscribers = numberOption(options, 'subscribers', 100);
   const inflight = numberOption(options, 'inflight', 4);
   const size = numberOption(options, 'size', 64);
   const topic = 'bench/fanout';
-  const window = new Window();
-  const subacks = new Map<MqttClient, () => void>();
-  const missing = new Map<number, number>();
-  let running = false;
-  let closing = false;
-  let seq = 0;
   let publisher: MqttClient | undefined;
-  const publish = (): void => {
-    missing.set(seq, subscribers);
-    publisher!.send({ cmd: 'publish', topic, payload: stamp(seq++, size), qos: 0, retain: false, dup: false });
-  };
-  const onPacket = (packet: mqttPacket.Packet, client: MqttClient): void => {
-    if (packet.cmd === 'suback') return subacks.get(client)?.();
-    if (packet.cmd !== 'publish') return;
+  const loop = new FanoutLoop(subscribers, (seq) =>
+    publisher!.send({ cmd: 'publish', topic, payload: stamp(seq, size), qos: 0, retain: false, dup: false }),
+  );
+  const onPublish = (packet: mqttPacket.IPublishPacket): void => {
     const payload = packet.payload as Buffer;
-    const id = payload.readUInt32LE(0);
-    window.record(payload.readDoubleLE(8));
-    const left = (missing.get(id) ?? 1) - 1;
-    if (left > 0) return void missing.set(id, left);
-    missing.delete(id);
-    if (running) publish();
+    loop.delivered(payload.readUInt32LE(0), payload.readDoubleLE(8));
   };
   const subs = await connectMany(
     subscribers,
     async (i) => {
-      const client = await mqttConnect(port, `sub-${i}`, onPacket);
-      await subscribe(client, topic, 0, 1, subacks);
-      client.ws.on('close', (code) => !closing && window.error(`subscriber closed with ${code}`));
-      return client.ws;
+      const client = await mqttConnect(port, `sub-${i}`, onPublish);
+      await client.subscribe(topic, 0);
+      return loop.watch(client.ws, 'subscriber');
     },
     50,
   );
   publisher = await mqttConnect(port, 'pub', () => {});
-  const pub = publisher;
-  return trafficSession(options, {
-    window,
-    start() {
-      running = true;
-      for (let i = 0; i < inflight; i++) publish();
-    },
-    async stop() {
-      running = false;
-      await until(() => missing.size === 0);
-      missing.clear();
-    },
-    async close() {
-      closing = true;
-      await closeAll([pub.ws, ...subs]);
-    },
-  });
+  return trafficSession(options, loop.traffic([publisher.ws, ...subs], () => loop.publish(inflight)));
 };
 
 export const mqttP2pLoad: LoadGenerator = async ({ port, options }) => {
   const pairs = numberOption(options, 'pairs', 10);
   const inflight = numberOption(options, 'inflight', 10);
   const size = numberOption(options, 'size', 64);
-  const window = new Window();
-  const subacks = new Map<MqttClient, () => void>();
-  let running = false;
-  let closing = false;
-  let outstanding = 0;
+  const loop = new Loop();
   const sockets: WebSocket[] = [];
   const publishers: Array<{ client: MqttClient; topic: string; nextId: number; seq: number }> = [];
 
   const publish = (p: (typeof publishers)[number]): void => {
     p.nextId = (p.nextId % 65535) + 1;
-    outstanding++;
+    loop.outstanding++;
     p.client.send({ cmd: 'publish', topic: p.topic, payload: stamp(p.seq++, size), qos: 1, messageId: p.nextId, retain: false, dup: false });
   };
   for (let i = 0; i < pairs; i++) {
     const topic = `bench/p2p/${i}`;
     const subscriber = await mqttConnect(port, `p2p-sub-${i}`, (packet, client) => {
-      if (packet.cmd === 'suback') return subacks.get(client)?.();
-      if (packet.cmd !== 'publish') return;
       if (packet.qos === 1) client.send({ cmd: 'puback', messageId: packet.messageId! });
-      outstanding--;
-      window.record((packet.payload as Buffer).readDoubleLE(8));
-      if (running) publish(publishers[i]!);
+      loop.outstanding--;
+      loop.window.record((packet.payload as Buffer).readDoubleLE(8));
+      if (loop.running) publish(publishers[i]!);
     });
-    await subscribe(subscriber, topic, 1, 1, subacks);
+    await subscriber.subscribe(topic, 1);
     const publisher = await mqttConnect(port, `p2p-pub-${i}`, () => {});
     publishers.push({ client: publisher, topic, nextId: 0, seq: 0 });
     sockets.push(subscriber.ws, publisher.ws);
-    subscriber.ws.on('close', (code) => !closing && window.error(`subscriber closed with ${code}`));
+    loop.watch(subscriber.ws, 'subscriber');
   }
-  return trafficSession(options, {
-    window,
-    start() {
-      running = true;
+  return trafficSession(
+    options,
+    loop.traffic(sockets, () => {
       for (const p of publishers) for (let k = 0; k < inflight; k++) publish(p);
-    },
-    async stop() {
-      running = false;
-      await until(() => outstanding <= 0);
-      outstanding = 0;
-    },
-    async close() {
-      closing = true;
-      await closeAll(sockets);
-    },
-  });
+    }),
+  );
 };
 
 export const mqttIdleLoad: LoadGenerator = async ({ port, options }) => {
   const connections = numberOption(options, 'connections', 2000);
-  const settleMs = numberOption(options, 'settleMs', 300);
   // Keep-alive on, as a real client has it: the server then watches each connection's deadline.
   const keepalive = numberOption(options, 'keepalive', 60);
-  let sockets: WebSocket[] = [];
-  let round = 0;
-  return {
-    async measure(mark) {
-      round++;
-      await sleep(50);
-      await mark('before');
-      const started = Date.now();
-      const subacks = new Map<MqttClient, () => void>();
-      sockets = await connectMany(
-        connections,
-        async (i) => {
-          const client = await mqttConnect(port, `idle-${round}-${i}`, (packet, c) => packet.cmd === 'suback' && subacks.get(c)?.(), keepalive);
-          await subscribe(client, `idle/${i}/#`, 1, 1, subacks);
-          subacks.delete(client);
-          return client.ws;
-        },
-        50,
-      );
-      const connectMs = Date.now() - started;
-      await sleep(settleMs);
-      await mark('after');
-      await closeAll(sockets);
-      return { count: sockets.length, connections: sockets.length, windowMs: connectMs, loadCpu: 0, errors: 0 };
-    },
-    close: () => closeAll(sockets),
-  };
+  return idleSession(options, (round) =>
+    connectMany(
+      connections,
+      async (i) => {
+        const client = await mqttConnect(port, `idle-${round}-${i}`, () => {}, keepalive);
+        await client.subscribe(`idle/${i}/#`, 1);
+        return client.ws;
+      },
+      50,
+    ),
+  );
 };

@@ -5,16 +5,14 @@
  * second; latency is CALL to CALLRESULT.
  */
 import { performance } from 'node:perf_hooks';
-import { closeAll, connect, connectMany, numberOption, trafficSession, until, Window, type LoadGenerator } from './common.js';
+import { connect, connectMany, Loop, numberOption, trafficSession, type LoadGenerator } from './common.js';
 
 export const ocppCallsLoad: LoadGenerator = async ({ port, options }) => {
   const stations = numberOption(options, 'stations', 50);
   const v201 = options.version === '2.0.1';
   const protocol = v201 ? 'ocpp2.0.1' : 'ocpp1.6';
-  const window = new Window();
-  let running = false;
-  let closing = false;
-  let outstanding = 0;
+  const loop = new Loop();
+  const { window } = loop;
   const sockets = await connectMany(stations, (i) => connect(`ws://127.0.0.1:${port}/ocpp/CP${String(i).padStart(4, '0')}`, [protocol]), 25);
   const calls = sockets.map((ws, station) => {
     let seq = 0;
@@ -23,7 +21,7 @@ export const ocppCallsLoad: LoadGenerator = async ({ port, options }) => {
     const call = (): void => {
       pending = `${station}-${seq++}`;
       sentAt = performance.now();
-      outstanding++;
+      loop.outstanding++;
       const timestamp = new Date().toISOString();
       // The required fields of each version's StatusNotificationRequest schema.
       const payload = v201
@@ -39,28 +37,18 @@ export const ocppCallsLoad: LoadGenerator = async ({ port, options }) => {
         return;
       }
       if (message[1] !== pending) return;
-      outstanding--;
+      loop.outstanding--;
       if (message[0] === 3) window.record(sentAt);
       else window.error(`CALLERROR ${JSON.stringify(message).slice(0, 120)}`);
-      if (running) call();
+      if (loop.running) call();
     });
-    ws.on('close', (code) => !closing && window.error(`station closed with ${code}`));
+    loop.watch(ws, 'station');
     return call;
   });
-  return trafficSession(options, {
-    window,
-    start() {
-      running = true;
+  return trafficSession(
+    options,
+    loop.traffic(sockets, () => {
       for (const call of calls) call();
-    },
-    async stop() {
-      running = false;
-      await until(() => outstanding <= 0);
-      outstanding = 0;
-    },
-    async close() {
-      closing = true;
-      await closeAll(sockets);
-    },
-  });
+    }),
+  );
 };

@@ -11,7 +11,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
-import { closeAll, connect, connectMany, numberOption, trafficSession, until, Window, type LoadGenerator } from './common.js';
+import { connect, connectMany, FanoutLoop, Loop, numberOption, trafficSession, type LoadGenerator } from './common.js';
 
 /** Headers and body of a server frame (no escaping: the bench's values need none). */
 function parse(text: string): { command: string; headers: Map<string, string>; body: string } {
@@ -52,6 +52,40 @@ function subscribe(ws: WebSocket, headers: string, receipts: Map<string, () => v
   return done;
 }
 
+/**
+ * Connects `count` clients (`parallel` handshakes at a time) subscribed with `subscription`
+ * headers, then the producer. MESSAGE frames go to `onMessage`; any other frame but a RECEIPT is
+ * an error of the round.
+ */
+async function stompClients(
+  port: number,
+  loop: Loop,
+  clients: { count: number; parallel: number; role: string; subscription: string },
+  onMessage: (frame: ReturnType<typeof parse>, ws: WebSocket) => void,
+): Promise<{ producer: WebSocket; sockets: WebSocket[] }> {
+  const receipts = new Map<string, () => void>();
+  const onFrame = (frame: ReturnType<typeof parse>, ws: WebSocket): void => {
+    if (frame.command === 'RECEIPT') return receipts.get(frame.headers.get('receipt-id')!)?.();
+    if (frame.command !== 'MESSAGE') return void loop.window.error(`${frame.command} ${frame.headers.get('message') ?? ''}`);
+    onMessage(frame, ws);
+  };
+  const subs = await connectMany(
+    clients.count,
+    async (i) => {
+      const ws = await stompConnect(port, onFrame);
+      await subscribe(ws, clients.subscription, receipts, `sub-${i}`);
+      return loop.watch(ws, clients.role);
+    },
+    clients.parallel,
+  );
+  const producer = await stompConnect(port, (frame) => loop.window.error(`producer got ${frame.command}`));
+  return { producer, sockets: [producer, ...subs] };
+}
+
+function send(producer: WebSocket, destination: string, text: string): void {
+  producer.send(`SEND\ndestination:${destination}\ncontent-type:text/plain\ncontent-length:${Buffer.byteLength(text)}\n\n${text}\0`);
+}
+
 const body = (seq: number, size: number): string => {
   const text = `${seq} ${performance.now()}`;
   return text.length >= size ? text : text + ' '.repeat(size - text.length);
@@ -67,56 +101,14 @@ export const stompFanoutLoad: LoadGenerator = async ({ port, options }) => {
   const inflight = numberOption(options, 'inflight', 4);
   const size = numberOption(options, 'size', 64);
   const destination = '/topic/bench.fanout';
-  const window = new Window();
-  const receipts = new Map<string, () => void>();
-  const missing = new Map<number, number>();
-  let running = false;
-  let closing = false;
-  let seq = 0;
   let producer: WebSocket | undefined;
-  const send = (): void => {
-    missing.set(seq, subscribers);
-    const text = body(seq++, size);
-    producer!.send(`SEND\ndestination:${destination}\ncontent-type:text/plain\ncontent-length:${Buffer.byteLength(text)}\n\n${text}\0`);
-  };
-  const onFrame = (frame: ReturnType<typeof parse>): void => {
-    if (frame.command === 'RECEIPT') return receipts.get(frame.headers.get('receipt-id')!)?.();
-    if (frame.command !== 'MESSAGE') return void window.error(`${frame.command} ${frame.headers.get('message') ?? ''}`);
-    const { seq: id, sentAt } = read(frame.body);
-    window.record(sentAt);
-    const left = (missing.get(id) ?? 1) - 1;
-    if (left > 0) return void missing.set(id, left);
-    missing.delete(id);
-    if (running && producer) send();
-  };
-  const subs = await connectMany(
-    subscribers,
-    async (i) => {
-      const ws = await stompConnect(port, onFrame);
-      await subscribe(ws, `destination:${destination}\nack:auto\n`, receipts, `sub-${i}`);
-      ws.on('close', (code) => !closing && window.error(`subscriber closed with ${code}`));
-      return ws;
-    },
-    50,
-  );
-  producer = await stompConnect(port, (frame) => window.error(`producer got ${frame.command}`));
-  const sockets = [producer, ...subs];
-  return trafficSession(options, {
-    window,
-    start() {
-      running = true;
-      for (let i = 0; i < inflight; i++) send();
-    },
-    async stop() {
-      running = false;
-      await until(() => missing.size === 0);
-      missing.clear();
-    },
-    async close() {
-      closing = true;
-      await closeAll(sockets);
-    },
+  const loop = new FanoutLoop(subscribers, (seq) => send(producer!, destination, body(seq, size)));
+  const clients = await stompClients(port, loop, { count: subscribers, parallel: 50, role: 'subscriber', subscription: `destination:${destination}\nack:auto\n` }, (frame) => {
+    const { seq, sentAt } = read(frame.body);
+    loop.delivered(seq, sentAt);
   });
+  producer = clients.producer;
+  return trafficSession(options, loop.traffic(clients.sockets, () => loop.publish(inflight)));
 };
 
 export const stompQueueLoad: LoadGenerator = async ({ port, options }) => {
@@ -126,53 +118,27 @@ export const stompQueueLoad: LoadGenerator = async ({ port, options }) => {
   const size = numberOption(options, 'size', 64);
   // A queue of its own per session: a server may still hold messages of an earlier session.
   const destination = `/queue/bench-${process.pid}-${Date.now().toString(36)}`;
-  const window = new Window();
-  const receipts = new Map<string, () => void>();
-  let running = false;
-  let closing = false;
-  let outstanding = 0;
+  const loop = new Loop();
   let seq = 0;
   let producer: WebSocket | undefined;
-  const send = (): void => {
+  const next = (): void => {
     const text = body(seq++, size);
-    outstanding++;
-    producer!.send(`SEND\ndestination:${destination}\ncontent-type:text/plain\ncontent-length:${Buffer.byteLength(text)}\n\n${text}\0`);
+    loop.outstanding++;
+    send(producer!, destination, text);
   };
-  const onFrame = (frame: ReturnType<typeof parse>, ws: WebSocket): void => {
-    if (frame.command === 'RECEIPT') return receipts.get(frame.headers.get('receipt-id')!)?.();
-    if (frame.command !== 'MESSAGE') return void window.error(`${frame.command} ${frame.headers.get('message') ?? ''}`);
+  const subscription = `destination:${destination}\nack:client-individual\nprefetch-count:${prefetch}\n`;
+  const clients = await stompClients(port, loop, { count: consumers, parallel: 10, role: 'consumer', subscription }, (frame, ws) => {
     // STOMP 1.2: ACK's id "MUST" be the value of the MESSAGE's ack header.
     ws.send(`ACK\nid:${frame.headers.get('ack')}\n\n\0`);
-    outstanding--;
-    window.record(read(frame.body).sentAt);
-    if (running && producer) send();
-  };
-  const subs = await connectMany(
-    consumers,
-    async (i) => {
-      const ws = await stompConnect(port, onFrame);
-      await subscribe(ws, `destination:${destination}\nack:client-individual\nprefetch-count:${prefetch}\n`, receipts, `sub-${i}`);
-      ws.on('close', (code) => !closing && window.error(`consumer closed with ${code}`));
-      return ws;
-    },
-    10,
-  );
-  producer = await stompConnect(port, (frame) => window.error(`producer got ${frame.command}`));
-  const sockets = [producer, ...subs];
-  return trafficSession(options, {
-    window,
-    start() {
-      running = true;
-      for (let i = 0; i < inflight; i++) send();
-    },
-    async stop() {
-      running = false;
-      await until(() => outstanding <= 0);
-      outstanding = 0;
-    },
-    async close() {
-      closing = true;
-      await closeAll(sockets);
-    },
+    loop.outstanding--;
+    loop.window.record(read(frame.body).sentAt);
+    if (loop.running) next();
   });
+  producer = clients.producer;
+  return trafficSession(
+    options,
+    loop.traffic(clients.sockets, () => {
+      for (let i = 0; i < inflight; i++) next();
+    }),
+  );
 };

@@ -1,54 +1,44 @@
-import { allMounted } from './all-mounted.js';
-import { windows } from './windows.js';
+import { adapterSides, adapterThroughput } from './adapter.js';
 import type { Scenario } from '../types.js';
 
+/** Every MQTT scenario's sides: Aedes over ws, and a raw ws broker for the same flow. */
+const mqttSides = () => adapterSides('protoplex-mqtt', { label: 'aedes', server: 'aedes-ws' }, { label: 'ws-raw', server: 'ws-mqtt' });
+
 /** @protoplex/mqtt vs Aedes over ws (and a raw ws broker), QoS 0 to 100 subscribers. */
-export const mqttQos0Fanout: Scenario = {
+export const mqttQos0Fanout: Scenario = adapterThroughput(mqttSides(), {
   name: 'mqtt-qos0-fanout',
   description:
     'MQTT 3.1.1 over WebSocket: 1 publisher, 100 subscribers of one topic at QoS 0, 64-byte payloads, 4 publishes in flight; deliveries per second. Client: ws + mqtt-packet. References: Aedes (ws.createWebSocketStream piped to aedes.handle) and a raw ws broker for the same flow. Also run on a server with every demo adapter mounted (@all).',
-  metric: 'throughput',
   unit: 'deliveries/s',
-  higherIsBetter: true,
-  subject: { label: 'protoplex', server: 'protoplex-mqtt' },
-  allMounted: allMounted(),
-  reference: { label: 'aedes', server: 'aedes-ws' },
-  extraReferences: [{ label: 'ws-raw', server: 'ws-mqtt' }],
-  load: ({ mode }) => ({ name: 'mqtt-fanout', options: { subscribers: 100, inflight: 4, size: 64, ...windows(mode) } }),
-};
+  allMounted: true,
+  load: 'mqtt-fanout',
+  options: { subscribers: 100, inflight: 4, size: 64 },
+});
 
 /** @protoplex/mqtt vs Aedes over ws (and a raw ws broker), QoS 1 between 10 pairs. */
-export const mqttQos1P2p: Scenario = {
+export const mqttQos1P2p: Scenario = adapterThroughput(mqttSides(), {
   name: 'mqtt-qos1-p2p',
   description:
     'MQTT 3.1.1 over WebSocket: 10 publisher/subscriber pairs, each on its own topic at QoS 1 (PUBACK both ways), 10 publishes in flight per pair; messages delivered per second. Also run on a server with every demo adapter mounted (@all).',
-  metric: 'throughput',
   unit: 'msg/s',
-  higherIsBetter: true,
-  subject: { label: 'protoplex', server: 'protoplex-mqtt' },
-  allMounted: allMounted(),
-  reference: { label: 'aedes', server: 'aedes-ws' },
-  extraReferences: [{ label: 'ws-raw', server: 'ws-mqtt' }],
-  load: ({ mode }) => ({ name: 'mqtt-p2p', options: { pairs: 10, inflight: 10, size: 64, ...windows(mode) } }),
-};
+  allMounted: true,
+  load: 'mqtt-p2p',
+  options: { pairs: 10, inflight: 10, size: 64 },
+});
 
 /**
  * The QoS 0 fan-out at ten times the subscribers: one publish reaches 1,000 clients, as in the
  * core `fanout` scenario, so the broker's per-delivery cost dominates, not the round trip.
  */
-export const mqttQos0Fanout1k: Scenario = {
+export const mqttQos0Fanout1k: Scenario = adapterThroughput(mqttSides(), {
   name: 'mqtt-qos0-fanout-1k',
   description:
     'MQTT 3.1.1 over WebSocket: 1 publisher, 1,000 subscribers of one topic at QoS 0, 64-byte payloads, 4 publishes in flight; deliveries per second (--full only). References: Aedes and the raw ws broker.',
-  metric: 'throughput',
   unit: 'deliveries/s',
-  higherIsBetter: true,
   fullOnly: true,
-  subject: { label: 'protoplex', server: 'protoplex-mqtt' },
-  reference: { label: 'aedes', server: 'aedes-ws' },
-  extraReferences: [{ label: 'ws-raw', server: 'ws-mqtt' }],
-  load: ({ mode }) => ({ name: 'mqtt-fanout', options: { subscribers: 1000, inflight: 4, size: 64, ...windows(mode) } }),
-};
+  load: 'mqtt-fanout',
+  options: { subscribers: 1000, inflight: 4, size: 64 },
+});
 
 /**
  * What an idle MQTT client costs the broker: the `idle-memory` scenario's measurement with a
@@ -62,9 +52,7 @@ export const mqttIdleMemory: Scenario = {
   unit: 'B/conn',
   higherIsBetter: false,
   fullOnly: true,
-  subject: { label: 'protoplex', server: 'protoplex-mqtt' },
-  reference: { label: 'aedes', server: 'aedes-ws' },
-  extraReferences: [{ label: 'ws-raw', server: 'ws-mqtt' }],
+  ...mqttSides(),
   gcAtMarks: true,
   freshServerPerRound: true,
   load: ({ mode }) => ({
