@@ -2,7 +2,8 @@
  * Starting and talking to the child processes: one server child per side and round, one load
  * child for the whole run. Children run the TypeScript sources through tsx's loader.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -27,7 +28,22 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, message: string)
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-function spawnChild(entry: string, args: string[], execArgv: string[], env: Record<string, string> = {}): ChildProcess {
+/**
+ * Pins a child to one CPU, so the server and the load never share a core and a ratio compares
+ * servers, not schedulers. Best effort: without `taskset` (util-linux) or on a 1-CPU machine the
+ * child runs unpinned, and the report says so.
+ */
+export function pin(child: ChildProcess, cpu: number): boolean {
+  if (child.pid === undefined || availableParallelism() < 2) return false;
+  try {
+    execFileSync('taskset', ['-p', '-c', String(cpu), String(child.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function spawnChild(entry: string, args: string[], execArgv: string[], env: Record<string, string> = {}, cpu?: number): ChildProcess {
   const child = fork(here(entry), args, {
     execArgv: [...tsxImport(), ...execArgv],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -37,7 +53,16 @@ function spawnChild(entry: string, args: string[], execArgv: string[], env: Reco
   // A send to a child that just died must not crash the orchestrator; the 'exit' handlers and
   // timeouts report the failure instead.
   child.on('error', () => {});
+  if (cpu !== undefined) pinned.set(child, pin(child, cpu));
   return child;
+}
+
+/** Which children were pinned (servers on CPU 0, the load on CPU 1). */
+const pinned = new WeakMap<ChildProcess, boolean>();
+
+/** Whether `child` runs pinned to its CPU. */
+export function isPinned(child: ChildProcess): boolean {
+  return pinned.get(child) === true;
 }
 
 /** Sends over IPC when the channel is still open; false otherwise. */
@@ -86,7 +111,7 @@ export async function startServer(side: Side, options: ServerChildOptions = {}):
   const execArgv = ['--expose-gc'];
   if (options.cpuProfDir) mkdirSync(options.cpuProfDir, { recursive: true });
   const env: Record<string, string> = options.cpuProfDir ? { PROTOPLEX_BENCH_PROFILE: join(options.cpuProfDir, options.cpuProfName ?? `${side.server}.cpuprofile`) } : {};
-  const child = spawnChild('./server-process.ts', [JSON.stringify({ server: side.server, options: side.serverOptions ?? {} })], execArgv, env);
+  const child = spawnChild('./server-process.ts', [JSON.stringify({ server: side.server, options: side.serverOptions ?? {} })], execArgv, env, 0);
   const first = new Promise<{ type: string; port?: number; reason?: string }>((resolve, reject) => {
     child.once('message', resolve);
     child.once('exit', (code) => reject(new Error(`server ${side.server} exited with ${code} before listening`)));
@@ -152,7 +177,7 @@ type LoadMessage =
 
 /** Starts the load child and waits until it is ready. */
 export async function startLoad(): Promise<LoadChild> {
-  const child = spawnChild('./load-process.ts', [], ['--expose-gc']);
+  const child = spawnChild('./load-process.ts', [], ['--expose-gc'], {}, 1);
   await withTimeout(
     new Promise<void>((resolve, reject) => {
       child.once('message', () => resolve());

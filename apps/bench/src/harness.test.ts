@@ -7,6 +7,7 @@ import { compare, evaluate, median, ratio, runBench } from './harness.js';
 import { aloneLine, aloneSummary, ratioLine, table, toJson } from './report.js';
 import { echo64 } from './scenarios/echo.js';
 import { idleMemory } from './scenarios/idle-memory.js';
+import { wampCalls, wampFanout10, wampFlood } from './scenarios/wamp.js';
 import type { Scenario, ServerSnapshot, Side, SideRun } from './types.js';
 
 const run = (round: number, value: number, cpuPerOpMicros: number): SideRun => ({
@@ -40,6 +41,28 @@ describe('harness', () => {
     expect(() => evaluate(idleMemory, { count: 100, connections: 100, windowMs: 0, loadCpu: 0, errors: 0 }, new Map([['before', snap(0, 0)], ['after', snap(0, 1, 99)]]))).toThrow(/99 connections/);
   });
 
+  it('reports the RSS at the end of the window for an rss scenario, lower is better', () => {
+    const flood = evaluate(wampFlood, { count: 300, windowMs: 3000, loadCpu: 1, errors: 0, p50: 400, p99: 600 }, new Map([['start', snap(0, 100 * 2 ** 20, 0, 0)], ['end', snap(3_000, 250 * 2 ** 20, 0, 3000)]]));
+    expect(flood).toMatchObject({ value: 250 * 2 ** 20, rssAtStart: 100 * 2 ** 20, heapAtStart: 50 * 2 ** 20, heapAtEnd: 125 * 2 ** 20, rate: 100, cpuPerOpMicros: 10 });
+    expect(ratio(100, 250, wampFlood.higherIsBetter)).toBeCloseTo(2.5);
+  });
+
+  it('applies the goal to the comparisons with the main reference only', () => {
+    const [subject, all, fox] = [wampFanout10.subject, wampFanout10.allMounted!, wampFanout10.extraReferences![0]!];
+    const runs = new Map<Side, SideRun[]>([
+      [subject, [run(1, 90, 10)]],
+      [all, [run(1, 90, 10)]],
+      [wampFanout10.reference, [run(1, 100, 10)]],
+      [fox, [run(1, 60, 10)]],
+    ]);
+    const comparisons = compare(wampFanout10, { runs });
+    expect(comparisons.map((c) => [c.name, c.goal?.met])).toEqual([
+      ['wamp-fanout-10', true],
+      ['wamp-fanout-10@all', true],
+      ['wamp-fanout-10/vs-fox-wamp', undefined],
+    ]);
+  });
+
   it('compares the all-mounted variant with the adapter alone over the rounds both ran', () => {
     const all: Side = { label: 'protoplex@all', server: 'protoplex-all' };
     const scenario: Scenario = { ...echo64, name: 'x', allMounted: all };
@@ -69,6 +92,29 @@ describe('harness', () => {
     const partial = compare(scenario, { ...outcome(10.4), unavailable: new Map([[all, 'protoplex@all unavailable: no lines()']]) });
     expect(partial.map((c) => c.skipped)).toEqual([undefined, 'protoplex@all unavailable: no lines()']);
     expect(table([alone!, costly!])).toMatch(/\| x@all .*\| 0\.97x \(0\.91x\) WORSE +\|/);
+  });
+
+  it('speaks WAMP to the raw ws relay and to fox-wamp (fan-out and calls)', { timeout: 60_000 }, async () => {
+    const references = (scenario: Scenario): Scenario => {
+      const { allMounted: _all, extraReferences: _extra, ...rest } = scenario;
+      return { ...rest, subject: { label: 'ws-raw', server: 'ws-wamp' }, reference: { label: 'fox-wamp', server: 'fox-wamp' } };
+    };
+    const tiny = (scenario: Scenario): Scenario => ({
+      ...references(scenario),
+      load: (context) => {
+        const spec = scenario.load(context);
+        return { ...spec, options: { ...spec.options, warmupMs: 100, windowMs: 300 } };
+      },
+    });
+    const comparisons = await runBench([tiny(wampFanout10), tiny(wampCalls)], { mode: 'quick', rounds: 1 });
+    for (const comparison of comparisons) {
+      expect(comparison.skipped).toBeUndefined();
+      for (const side of [comparison.subject, comparison.reference]) {
+        expect(side.runs[0]!.count).toBeGreaterThan(0);
+        expect(side.runs[0]!.errors).toBe(0);
+        expect(side.p99).toBeGreaterThan(0);
+      }
+    }
   });
 
   it('runs echo for about a second and measures both sides', { timeout: 60_000 }, async () => {

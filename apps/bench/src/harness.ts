@@ -84,8 +84,10 @@ export function evaluate(scenario: Scenario, result: LoadResult, marks: Readonly
   const start = marks.get('start');
   const end = marks.get('end');
   if (!start || !end) throw new Error('load did not mark start and end');
+  const rate = result.windowMs > 0 ? (result.count * 1000) / result.windowMs : 0;
   return {
-    value: result.windowMs > 0 ? (result.count * 1000) / result.windowMs : 0,
+    value: scenario.metric === 'rss' ? end.rss : rate,
+    ...(scenario.metric === 'rss' ? { rssAtStart: start.rss, heapAtStart: start.heapUsed, heapAtEnd: end.heapUsed, rate } : {}),
     p50: result.p50 ?? null,
     p99: result.p99 ?? null,
     cpuPerOpMicros: result.count > 0 ? (end.cpuMicros - start.cpuMicros) / result.count : null,
@@ -232,7 +234,12 @@ export async function runScenario(scenario: Scenario, load: LoadChild, options: 
           const latency = run.p99 === null ? '' : `  p50 ${run.p50!.toFixed(2)} ms  p99 ${run.p99.toFixed(2)} ms`;
           const loadCpu =
             run.serverCpu === null ? '' : `  CPU server ${Math.round(run.serverCpu * 100)} % load ${Math.round(run.loadCpu * 100)} %`;
-          const heap = run.heapPerConnection === undefined ? '' : `  (JS heap ${(run.heapPerConnection / 1024).toFixed(2)} KiB/conn)`;
+          const heap =
+            run.heapPerConnection !== undefined
+              ? `  (JS heap ${(run.heapPerConnection / 1024).toFixed(2)} KiB/conn)`
+              : run.rssAtStart !== undefined
+                ? `  (RSS ${formatValue(run.rssAtStart, 'B')} at start; JS heap ${formatValue(run.heapAtStart ?? Number.NaN, 'B')} -> ${formatValue(run.heapAtEnd ?? Number.NaN, 'B')}; ${formatValue(run.rate ?? Number.NaN, 'ops/s')})`
+                : '';
           const errors = run.errors > 0 ? `  ${run.errors} errors (${result.errorSample})` : '';
           log(`  ${scenario.name} ${round}/${options.rounds} ${side.label.padEnd(13)} ${formatValue(run.value, scenario.unit).padStart(22)}${latency}${loadCpu}${heap}${errors}`);
         } finally {
@@ -321,15 +328,16 @@ export function compare(scenario: Scenario, outcome: Outcome): Comparison[] {
       pairedRatio: pairedRatio(subjectRuns, referenceRuns, scenario.higherIsBetter),
       cpuRatio: cpuRatio(subject.cpuPerOpMicros, reference.cpuPerOpMicros),
       rounds: subjectRuns.length,
-      ...(scenario.goal ? { goal: { ...scenario.goal, met: goalMet(scenario.goal, r, subject, reference) } } : {}),
+      ...(scenario.goal && referenceSide === scenario.reference ? { goal: { ...scenario.goal, met: goalMet(scenario.goal, r, subject, reference) } } : {}),
       ...(isAll ? { alone: aloneComparison(scenario, outcome.runs.get(scenario.subject) ?? [], subjectRuns) } : {}),
     };
   });
 }
 
-/** `123,456 msg/s`, `1.23 KiB/conn`. */
+/** `123,456 msg/s`, `1.23 KiB/conn`, `84.2 MiB`. */
 export function formatValue(value: number, unit: string): string {
   if (!Number.isFinite(value)) return 'n/a';
   if (unit === 'B/conn') return `${(value / 1024).toFixed(2)} KiB/conn`;
+  if (unit === 'B') return `${(value / 1048576).toFixed(1)} MiB`;
   return `${Math.round(value).toLocaleString('en-US')} ${unit}`;
 }

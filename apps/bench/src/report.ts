@@ -169,7 +169,7 @@ function barChart(title: string, unit: string, bars: readonly { label: string; v
     .map((b, i) => {
       const y = 24 + i * rowHeight;
       const w = b.value === null ? 0 : Math.max(1, ((b.value ?? 0) / max) * (width - labelWidth - 110));
-      const text = b.value === null ? 'n/a' : unit === 'B/conn' ? `${(b.value / 1024).toFixed(2)} KiB` : b.value >= 100 ? Math.round(b.value).toLocaleString('en-US') : b.value.toFixed(2);
+      const text = b.value === null ? 'n/a' : unit === 'B/conn' ? `${(b.value / 1024).toFixed(2)} KiB` : unit === 'B' ? `${(b.value / 1048576).toFixed(1)} MiB` : b.value >= 100 ? Math.round(b.value).toLocaleString('en-US') : b.value.toFixed(2);
       return `<text x="0" y="${y + 14}" font-size="12">${escape(b.label)}</text><rect x="${labelWidth}" y="${y}" width="${w.toFixed(1)}" height="18" fill="${b.color}"/><text x="${labelWidth + w + 6}" y="${y + 14}" font-size="12">${escape(text)}</text>`;
     })
     .join('');

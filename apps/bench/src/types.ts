@@ -37,11 +37,20 @@ export interface Scenario {
   readonly name: string;
   /** One line for the README and the HTML report. */
   readonly description: string;
-  /** What `value` measures: `throughput` (per second) or `memory` (bytes per connection). */
-  readonly metric: 'throughput' | 'rss-per-connection';
+  /**
+   * What `value` measures: `throughput` (per second), `rss-per-connection` (bytes per idle
+   * connection) or `rss` (the server's RSS at the end of the window, bytes: a load that tests
+   * whether memory stays bounded; CPU and latency are per operation of the load, as for
+   * throughput).
+   */
+  readonly metric: 'throughput' | 'rss-per-connection' | 'rss';
   readonly unit: string;
   readonly higherIsBetter: boolean;
-  /** The goal from the issue, as a ratio the result must reach (ratio >= goal means met). */
+  /**
+   * The goal from the issue, as a ratio the result must reach (ratio >= goal means met). It
+   * applies to the comparisons with `reference` (the subject's and the all-mounted variant's),
+   * not to those with `extraReferences`.
+   */
   readonly goal?: Goal;
   readonly subject: Side;
   readonly reference: Side;
@@ -115,6 +124,13 @@ export interface SideRun {
   readonly errors: number;
   /** Memory scenarios: JS heap growth per connection (part of the RSS growth), bytes. */
   readonly heapPerConnection?: number;
+  /** `rss` scenarios: the server's RSS at the start of the window, bytes (`value` is at its end). */
+  readonly rssAtStart?: number;
+  /** `rss` scenarios: the server's JS heap in use at the start and at the end of the window, bytes. */
+  readonly heapAtStart?: number;
+  readonly heapAtEnd?: number;
+  /** `rss` scenarios: the load's operations per second in the window (`value` is the RSS). */
+  readonly rate?: number;
 }
 
 export interface SideSummary {

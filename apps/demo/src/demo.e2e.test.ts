@@ -36,7 +36,7 @@ describe('demo server', () => {
 
   it('refuses an unknown subprotocol on / with 400 listing what is served', async () => {
     const status = await new Promise<number>((resolve) => {
-      const client = new WebSocket(ws + '/', 'wamp');
+      const client = new WebSocket(ws + '/', 'soap');
       client.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
       client.on('error', () => {});
     });

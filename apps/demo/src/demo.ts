@@ -1,6 +1,6 @@
 /**
- * The demo server: every adapter on one port. MQTT, STOMP and the template's lines protocol on
- * `/`, OCPP on `/ocpp/:identity`; all share one bus, so topics cross protocols.
+ * The demo server: every adapter on one port. MQTT, STOMP, WAMP and the template's lines protocol
+ * on `/`, OCPP on `/ocpp/:identity`; all share one bus, so topics cross protocols.
  *
  * `/` also serves clients that offer no subprotocol (stompjs's `Stomp.over(() => new
  * WebSocket(url))`, embedded MQTT clients, `wscat`): the first message picks the adapter. OCPP's
@@ -14,6 +14,7 @@ import { mqtt } from '@protoplex/mqtt';
 import { stomp } from '@protoplex/stomp';
 import { ocpp } from '@protoplex/ocpp';
 import { lines } from '@protoplex/adapter-template';
+import { wamp } from '@protoplex/wamp';
 import type { Logger } from 'pino';
 import { renderPage, type ServedId } from './page.js';
 
@@ -45,10 +46,12 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const ocppAdapter = ocpp();
   // At the bus root, so that lines `demo.a` is MQTT `demo/a` and STOMP `/topic/demo.a`.
   const linesAdapter = lines({ busPrefix: '' });
+  // Realm realm1, anonymous: what Autobahn|JS and wampy examples connect to.
+  const wampAdapter = wamp({ realms: ['realm1'] });
   const commandTimeoutMs = options.commandTimeoutMs ?? 10_000;
 
   const served: ServedId[] = [
-    ...[mqttAdapter, stompAdapter, linesAdapter].flatMap((a) => a.protocols.map((id) => ({ id, adapter: a.name, path: ROOT_PATH }))),
+    ...[mqttAdapter, stompAdapter, linesAdapter, wampAdapter].flatMap((a) => [...a.protocols, ...(a.aliases ?? [])].map((id) => ({ id, adapter: a.name, path: ROOT_PATH }))),
     ...ocppAdapter.protocols.map((id) => ({ id, adapter: ocppAdapter.name, path: '/ocpp/{identity}' })),
   ];
 
@@ -66,6 +69,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       mqtt: mqttAdapter.stats(),
       stomp: stompAdapter.stats(),
       ocpp: ocppAdapter.stats(),
+      wamp: wampAdapter.stats(),
     };
   };
 
@@ -110,7 +114,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     bus,
     ...(options.logger ? { logger: options.logger } : {}),
     routes: [
-      { path: ROOT_PATH, adapters: [mqttAdapter, stompAdapter, linesAdapter], recognize: true },
+      { path: ROOT_PATH, adapters: [mqttAdapter, stompAdapter, linesAdapter, wampAdapter], recognize: true },
       { path: OCPP_PATH, adapters: [ocppAdapter], onNoMatch: 'close' },
     ],
     requestHandler(req, res) {

@@ -1,5 +1,5 @@
 // The bus carries only what someone wants: with every demo adapter mounted and nobody listening
-// elsewhere, traffic from MQTT, STOMP, the lines protocol and OCPP stations builds no bus
+// elsewhere, traffic from MQTT, STOMP, WAMP and OCPP stations builds no bus
 // message at all. Before the core review the MQTT broker subscribed to '#', so every publish of
 // every protocol was built and delivered to it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import mqttjs from 'mqtt';
 import type { IMessage } from '@stomp/stompjs';
 import WebSocket from 'ws';
 import { RPCClient } from 'ocpp-rpc';
+import { Wampy } from 'wampy';
 import { pino } from 'pino';
 import { createMemoryBus, type Bus, type BusMessage } from '@protoplex/core';
 import { startDemo, type Demo } from './demo.js';
@@ -47,6 +48,10 @@ describe('demo bus with every adapter mounted', () => {
     const stompGot: string[] = [];
     stomp.subscribe('/topic/quiet.stomp', (message: IMessage) => stompGot.push(message.body));
     await settle();
+    const wampy = new Wampy(ws + '/', { realm: 'realm1', ws: WebSocket, autoReconnect: false } as unknown as ConstructorParameters<typeof Wampy>[1]);
+    await wampy.connect();
+    const wampGot: unknown[] = [];
+    await wampy.subscribe('quiet.wamp', (event: { argsList?: unknown[] }) => void wampGot.push(event.argsList?.[0]));
     const station = new RPCClient({ endpoint: ws + '/ocpp', identity: 'QUIET-1', protocols: ['ocpp1.6'], strictMode: true, reconnect: false } as unknown as ConstructorParameters<typeof RPCClient>[0]);
     await station.connect();
 
@@ -57,8 +62,12 @@ describe('demo bus with every adapter mounted', () => {
     stomp.publish({ destination: '/topic/nobody.listens', body: 'y' });
     await station.call('BootNotification', { chargePointVendor: 'Acme', chargePointModel: 'Q' });
     await station.call('Heartbeat', {});
+    // Publisher exclusion is on (wampy cannot ask for exclude_me:false), so this reaches nobody.
+    await wampy.publish('quiet.wamp', ['z']);
+    await wampy.publish('nobody.listens', ['z']);
     await settle();
 
+    expect(wampGot).toEqual([]);
     expect(mqttGot).toEqual(['quiet/mqtt/a']);
     expect(stompGot).toEqual(['y']);
     expect(published.slice(before).map((message) => message.topic)).toEqual([]);
@@ -73,6 +82,7 @@ describe('demo bus with every adapter mounted', () => {
     await settle();
     expect(published.slice(before).map((message) => message.topic).sort()).toEqual(['ocpp/cp/QUIET-1/Heartbeat', 'ocpp/cp/QUIET-1/Heartbeat/result', 'quiet/mqtt/b']);
 
+    await wampy.disconnect();
     await station.close();
     await stomp.deactivate();
     await m.endAsync();

@@ -43,6 +43,16 @@ export interface UpgradeRequest {
   readonly tls?: TlsInfo;
 }
 
+/** How {@link Connection.send} frames bytes. */
+export interface SendOptions {
+  /**
+   * Send bytes as a text message. The caller guarantees they are valid UTF-8: this is for a
+   * text encoded once and sent to many peers (fan-out), which then is not measured and encoded
+   * again for each. Strings are always text. @default false
+   */
+  readonly text?: boolean;
+}
+
 /**
  * One accepted WebSocket connection, as the adapter may use it.
  *
@@ -65,11 +75,12 @@ export interface Connection {
   /** Bytes queued by the transport and not yet written to the socket. */
   readonly bufferedAmount: number;
   /**
-   * Queues one WebSocket message: a string goes as a text message, bytes as a binary message.
+   * Queues one WebSocket message: a string goes as a text message, bytes as a binary message
+   * (or as text with `{ text: true }`).
    * @returns false when the send buffer is above its high-water mark: the caller should stop
    *   producing until `onDrain` fires. The message was still queued. Sends after close are dropped.
    */
-  send(data: Uint8Array | string): boolean;
+  send(data: Uint8Array | string, options?: SendOptions): boolean;
   /** Called once each time the send buffer falls back below its low-water mark. */
   onDrain(listener: () => void): void;
   /**

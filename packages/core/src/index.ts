@@ -15,6 +15,7 @@ export type {
   MetricLabels,
   Metrics,
   ProtocolAdapter,
+  SendOptions,
   Session,
   Timer,
   TlsInfo,

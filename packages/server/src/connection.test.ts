@@ -115,6 +115,15 @@ describe('WsConnection.send', () => {
     expect(() => connection.send(42 as never)).toThrow(TypeError);
   });
 
+  it('sends pre-encoded text bytes as a text frame, as they are', () => {
+    const { connection, ws, stats } = setup();
+    const text = Buffer.from('[36,1,2,{}]');
+    expect(connection.send(text, { text: true })).toBe(true);
+    expect(ws.sent.map((m) => [m.data, m.binary])).toEqual([[text, false]]);
+    expect(ws.sent[0]!.data).toBe(text);
+    expect(stats).toMatchObject({ messagesSent: 1, bytesSent: text.length });
+  });
+
   it('drops sends once ws has left OPEN (the peer started closing)', () => {
     const { connection, ws, stats } = setup();
     ws.readyState = 2;

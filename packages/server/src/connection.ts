@@ -34,6 +34,7 @@ import {
   type Metrics,
   type ProtocolAdapter,
   type ScopeHoldings,
+  type SendOptions,
   type Session,
   type UpgradeRequest,
 } from '@protoplex/core';
@@ -258,7 +259,7 @@ export class WsConnection implements ServerConnection, KeepAliveTarget, WsEventT
     }
   }
 
-  send(data: Uint8Array | string): boolean {
+  send(data: Uint8Array | string, sendOptions?: SendOptions): boolean {
     // Also while the peer's close is in progress: ws would count the dropped bytes into
     // bufferedAmount (as browsers do), which would look like an overflow here.
     if (this.closing || this.ws.readyState !== OPEN) return false;
@@ -269,7 +270,8 @@ export class WsConnection implements ServerConnection, KeepAliveTarget, WsEventT
       options = TEXT;
     } else if (data instanceof Uint8Array) {
       bytes = data.byteLength;
-      options = BINARY;
+      // Pre-encoded text (fan-out): ws frames the bytes as text without encoding them again.
+      options = sendOptions?.text === true ? TEXT : BINARY;
     } else {
       throw new TypeError('Connection.send takes a string or a Uint8Array');
     }

@@ -134,9 +134,32 @@ export class ServerMetrics {
       out.protocol = protocol;
       return out;
     };
+    // Counters without labels of their own are the per-message ones: their child (labelled with
+    // `protocol` only) is looked up once, so an increment does not hash a label object each time.
+    const plainCounters = new Map<string, { inc(value: number): void }>();
     // One try/catch per call and no closure: adapters may record per message.
     return {
       increment: (name, labels, value = 1) => {
+        if (labels === undefined) {
+          let child = plainCounters.get(name);
+          if (child === undefined) {
+            const counter = this.metricFor(protocol, name, 'counter', labels) as Counter<string> | undefined;
+            if (!counter) return;
+            try {
+              child = counter.labels(base as Record<string, string>);
+            } catch (error) {
+              this.reportOnce(protocol, name, `metric ${name}: ${(error as Error).message}`);
+              return;
+            }
+            plainCounters.set(name, child);
+          }
+          try {
+            child.inc(value);
+          } catch (error) {
+            this.reportOnce(protocol, name, `metric ${name}: ${(error as Error).message}`);
+          }
+          return;
+        }
         const m = this.metricFor(protocol, name, 'counter', labels) as Counter<string> | undefined;
         if (!m) return;
         try {

@@ -12,4 +12,7 @@ export const loads: Readonly<Record<string, () => Promise<LoadGenerator>>> = {
   'stomp-fanout': async () => (await import('./stomp.js')).stompFanoutLoad,
   'stomp-queue': async () => (await import('./stomp.js')).stompQueueLoad,
   'ocpp-calls': async () => (await import('./ocpp.js')).ocppCallsLoad,
+  'wamp-fanout': async () => (await import('./wamp.js')).wampFanoutLoad,
+  'wamp-calls': async () => (await import('./wamp.js')).wampCallsLoad,
+  'wamp-flood': async () => (await import('./wamp.js')).wampFloodLoad,
 };

@@ -7,6 +7,7 @@ import { idleMemory } from './idle-memory.js';
 import { mqttIdleMemory, mqttQos0Fanout, mqttQos0Fanout1k, mqttQos1P2p } from './mqtt.js';
 import { ocppCalls, ocppCalls201 } from './ocpp.js';
 import { stompQueueClientIndividual, stompTopicFanout, stompTopicFanout256 } from './stomp.js';
+import { wampCalls, wampFanout10, wampFanout100, wampFlood } from './wamp.js';
 
 export const scenarios: readonly Scenario[] = [
   handshake,
@@ -24,4 +25,8 @@ export const scenarios: readonly Scenario[] = [
   stompTopicFanout256,
   ocppCalls,
   ocppCalls201,
+  wampFanout10,
+  wampFanout100,
+  wampCalls,
+  wampFlood,
 ];

@@ -1,11 +1,12 @@
 /**
  * Subjects for the adapter scenarios: each adapter package's factory under @protoplex/server,
- * alone (`protoplex-mqtt`, `protoplex-stomp`, `protoplex-ocpp`) or all of them on one server and
- * one bus, mounted as apps/demo mounts them (`protoplex-all`).
+ * alone (`protoplex-mqtt`, `protoplex-stomp`, `protoplex-ocpp`, `protoplex-wamp`) or all of them
+ * on one server and one bus, mounted as apps/demo mounts them (`protoplex-all`).
  *
- * Loaded dynamically and looked up by factory name only (`mqtt`, `stomp`, `ocpp`, `lines`): a
- * package that does not load or export its factory yet makes the scenario skip, and no type or
- * constant of an adapter package is imported, so renames inside them do not break the bench.
+ * Loaded dynamically and looked up by factory name only (`mqtt`, `stomp`, `ocpp`, `wamp`,
+ * `lines`): a package that does not load or export its factory yet makes the scenario skip, and
+ * no type or constant of an adapter package is imported, so renames inside them do not break the
+ * bench.
  */
 import type { ProtocolAdapter } from '@protoplex/core';
 import { startProtoplex } from './protoplex.js';
@@ -52,6 +53,11 @@ async function ocppAdapter(options: Readonly<Record<string, unknown>>): Promise<
   return adapter;
 }
 
+/** apps/demo's WAMP router: realm `realm1` (the default), anonymous (no `authenticate`). */
+async function wampAdapter(): Promise<ProtocolAdapter> {
+  return (await factory('@protoplex/wamp', 'wamp'))({ realms: ['realm1'] });
+}
+
 async function linesAdapter(): Promise<ProtocolAdapter> {
   return (await factory('@protoplex/adapter-template', 'lines'))();
 }
@@ -63,24 +69,27 @@ export const protoplexMqtt: ServerFactory = async () => startProtoplex({ adapter
 
 export const protoplexStomp: ServerFactory = async () => startProtoplex({ adapters: [await stompAdapter()] });
 
+export const protoplexWamp: ServerFactory = async () => startProtoplex({ adapters: [await wampAdapter()] });
+
 export const protoplexOcpp: ServerFactory = async (options) =>
   startProtoplex({ routes: [{ path: OCPP_PATH, adapters: [await ocppAdapter(options)] }] });
 
 /**
  * Every demo adapter on one server and one in-memory bus, routed as apps/demo/src/demo.ts does:
- * MQTT, STOMP and the template's lines adapter on `/` (with first-message recognition), OCPP on
- * `/ocpp/:identity` (closing connections that offer no OCPP version). Each adapter has the options of its alone subject
- * (MQTT without `$SYS`, OCPP answering StatusNotification and Heartbeat; `validate` as given),
+ * MQTT, STOMP, WAMP (realm `realm1`) and the template's lines adapter on `/` (with first-message
+ * recognition), OCPP on `/ocpp/:identity` (closing connections that offer no OCPP version). Each
+ * adapter has the options of its alone subject (MQTT without `$SYS`, OCPP answering
+ * StatusNotification and Heartbeat, WAMP on `realm1`; `validate` as given),
  * so the difference to alone is what the other adapters cost by being there: their `setup`,
  * their bus subscriptions, and the bus messages they make or receive because of the others.
  */
 export const protoplexAll: ServerFactory = async (options) => {
-  const [mqtt, stomp, lines, ocpp] = await Promise.all([mqttAdapter(), stompAdapter(), linesAdapter(), ocppAdapter(options)]);
+  const [mqtt, stomp, wamp, lines, ocpp] = await Promise.all([mqttAdapter(), stompAdapter(), wampAdapter(), linesAdapter(), ocppAdapter(options)]);
   return startProtoplex({
     routes: [
       // Recognition by first message, as the demo serves clients that offer no subprotocol; the
       // bench's clients all offer one, which is negotiated as without it.
-      { path: '/', adapters: [mqtt, stomp, lines], recognize: true },
+      { path: '/', adapters: [mqtt, stomp, wamp, lines], recognize: true },
       { path: OCPP_PATH, adapters: [ocpp], onNoMatch: 'close' },
     ],
   });

@@ -14,5 +14,8 @@ export const servers: Readonly<Record<string, () => Promise<ServerFactory>>> = {
   'protoplex-mqtt': async () => (await import('./adapters.js')).protoplexMqtt,
   'protoplex-stomp': async () => (await import('./adapters.js')).protoplexStomp,
   'protoplex-ocpp': async () => (await import('./adapters.js')).protoplexOcpp,
+  'protoplex-wamp': async () => (await import('./adapters.js')).protoplexWamp,
+  'ws-wamp': async () => (await import('./wamp-refs.js')).wsWamp,
+  'fox-wamp': async () => (await import('./wamp-refs.js')).foxWamp,
   'protoplex-all': async () => (await import('./adapters.js')).protoplexAll,
 };

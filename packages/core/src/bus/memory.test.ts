@@ -181,3 +181,20 @@ describe('MemoryBus match cache', () => {
     },
   );
 });
+
+describe('hasSubscribers answers stay true to the trie', () => {
+  it('changes with every subscribe and unsubscribe, however often the same topic is asked', () => {
+    const bus = createMemoryBus();
+    const owner = {};
+    expect(bus.hasSubscribers('a/b')).toBe(false);
+    const own = bus.subscribe('a/#', () => {}, { owner });
+    expect(bus.hasSubscribers('a/b')).toBe(true);
+    expect(bus.hasSubscribers('a/b', owner)).toBe(false);
+    const other = bus.subscribe('a/b', () => {});
+    expect(bus.hasSubscribers('a/b', owner)).toBe(true);
+    other.unsubscribe();
+    expect(bus.hasSubscribers('a/b', owner)).toBe(false);
+    own.unsubscribe();
+    expect(bus.hasSubscribers('a/b')).toBe(false);
+  });
+});

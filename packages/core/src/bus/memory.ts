@@ -32,6 +32,10 @@ export function createMemoryBus(options: { onHandlerError?: (error: unknown, mes
   let cachedTopic: string | undefined;
   let cachedVersion = -1;
   let cachedTargets: readonly Entry[] = [];
+  let wantedTopic: string | undefined;
+  let wantedExcept: object | undefined;
+  let wantedVersion = -1;
+  let wantedAnswer = false;
   // A subscriber's bug must not take the process down with it ("the process never crashes"),
   // nor stop delivery to the others: report it and go on.
   const onHandlerError =
@@ -73,8 +77,15 @@ export function createMemoryBus(options: { onHandlerError?: (error: unknown, mes
       }
     },
     hasSubscribers(topic, except) {
-      if (except === undefined) return trie.some(topic);
-      return trie.some(topic, (entry) => entry.subscription !== except && entry.owner !== except);
+      // Publishers ask before every publish, mostly about the same topic: the last answer holds
+      // until a subscribe or unsubscribe changes the trie.
+      if (topic === wantedTopic && except === wantedExcept && wantedVersion === version) return wantedAnswer;
+      const answer = except === undefined ? trie.some(topic) : trie.some(topic, (entry) => entry.subscription !== except && entry.owner !== except);
+      wantedTopic = topic;
+      wantedExcept = except;
+      wantedVersion = version;
+      wantedAnswer = answer;
+      return answer;
     },
     subscribe(filter, handler, options) {
       if (!isValidTopicFilter(filter)) throw new TypeError(`invalid topic filter ${JSON.stringify(filter)}`);

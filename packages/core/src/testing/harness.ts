@@ -180,12 +180,14 @@ function openPeer(adapter: ProtocolAdapter, parent: AdapterContext, options: Con
     get bufferedAmount() {
       return buffered;
     },
-    send(data) {
+    send(data, sendOptions) {
       if (closed) return false;
       if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
         throw new TypeError('Connection.send takes a string or a Uint8Array');
       }
-      received.push({ data, isBinary: typeof data !== 'string' });
+      // Pre-encoded text is recorded as the text the peer would read.
+      if (typeof data !== 'string' && sendOptions?.text === true) received.push({ data: decoder.decode(data), isBinary: false });
+      else received.push({ data, isBinary: typeof data !== 'string' });
       return buffered <= highWaterMark;
     },
     onDrain(listener) {

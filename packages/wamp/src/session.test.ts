@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { MessageType } from './constants.js';
+import { createRig } from './_test-utils.js';
+
+describe('WAMP session', () => {
+  it('answers HELLO with WELCOME announcing the broker and dealer roles and features', async () => {
+    const rig = createRig();
+    const client = await rig.open();
+    client.send([MessageType.HELLO, 'realm1', { roles: { subscriber: {} } }]);
+    const [welcome] = client.take();
+    expect(welcome![0]).toBe(MessageType.WELCOME);
+    const id = welcome![1] as number;
+    expect(Number.isInteger(id) && id >= 1 && id <= 2 ** 53).toBe(true);
+    expect(welcome![2]).toMatchObject({ realm: 'realm1', authrole: 'anonymous', authmethod: 'anonymous', roles: { broker: { features: { publisher_exclusion: true } }, dealer: { features: { call_canceling: true } } } });
+  });
+
+  it('aborts with wamp.error.no_such_realm and closes 1008 for an unknown realm', async () => {
+    const rig = createRig();
+    const client = await rig.open();
+    client.send([MessageType.HELLO, 'nowhere', { roles: { caller: {} } }]);
+    expect(client.take()).toEqual([[MessageType.ABORT, { message: 'no realm nowhere' }, 'wamp.error.no_such_realm']]);
+    expect(client.peer.closed?.code).toBe(1008);
+  });
+
+  it('aborts with wamp.error.protocol_violation and closes 1002 for a message before HELLO', async () => {
+    const rig = createRig();
+    const client = await rig.open();
+    client.send([MessageType.SUBSCRIBE, 1, {}, 'a.b']);
+    const [abort] = client.take();
+    expect(abort![0]).toBe(MessageType.ABORT);
+    expect(abort![2]).toBe('wamp.error.protocol_violation');
+    expect(client.peer.closed?.code).toBe(1002);
+  });
+
+  it('closes 1003 for a binary message on wamp.2.json and 1007 for text that is not JSON', async () => {
+    const rig = createRig();
+    const binary = await rig.open();
+    binary.peer.send(new Uint8Array([1, 2, 3]), true);
+    expect(binary.peer.closed?.code).toBe(1003);
+    const garbage = await rig.open();
+    garbage.peer.send('[1, "realm1"', false);
+    expect(garbage.peer.closed?.code).toBe(1007);
+  });
+
+  it('replies to GOODBYE with goodbye_and_out and closes 1000', async () => {
+    const rig = createRig();
+    const client = await rig.join();
+    client.send([MessageType.GOODBYE, {}, 'wamp.close.close_realm']);
+    expect(client.take()).toEqual([[MessageType.GOODBYE, {}, 'wamp.close.goodbye_and_out']]);
+    expect(client.peer.closed?.code).toBe(1000);
+  });
+
+  it('aborts a second HELLO and a repeated request id', async () => {
+    const rig = createRig();
+    const again = await rig.join();
+    again.send([MessageType.HELLO, 'realm1', { roles: { caller: {} } }]);
+    expect(again.take()[0]![2]).toBe('wamp.error.protocol_violation');
+    expect(again.peer.closed?.code).toBe(1002);
+  });
+
+  it('joins over msgpack and cbor with binary messages', async () => {
+    const rig = createRig();
+    for (const serializer of ['msgpack', 'cbor'] as const) {
+      const client = await rig.join({ serializer });
+      expect(client.session).toBeGreaterThan(0);
+      expect(client.peer.received.at(-1)?.isBinary).toBe(true);
+    }
+  });
+
+  it('closes a connection that sends no HELLO in time', async () => {
+    const rig = createRig({ helloTimeout: 1000 });
+    const client = await rig.open();
+    rig.harness.clock.advance(1600);
+    expect(client.peer.closed?.code).toBe(1008);
+  });
+});
+
+describe('WELCOME features', () => {
+  it('announces payload passthrough only when the router forwards it', async () => {
+    const plain = await createRig().join();
+    const ppt = await createRig({ payloadPassthrough: true }).join();
+    const features = (client: typeof plain, role: string): Record<string, boolean> => JSON.parse(client.peer.received[0]!.data as string)[2].roles[role].features;
+    expect(features(plain, 'broker').payload_passthru_mode).toBeUndefined();
+    expect(features(ppt, 'broker').payload_passthru_mode).toBe(true);
+    expect(features(ppt, 'dealer').payload_passthru_mode).toBe(true);
+  });
+});
