@@ -4,7 +4,7 @@ import { SERIALIZERS, type Dict } from './codec.js';
 import { MessageType, type SerializerId } from './constants.js';
 import { wamp } from './adapter.js';
 import type { WampAdapter } from './adapter.js';
-import type { WampOptions } from './types.js';
+import type { AuthenticateRequest, WampOptions } from './types.js';
 
 /** Every client role with the features autobahn and wampy announce, plus cancel support. */
 export const ALL_ROLES: Dict = {
@@ -118,4 +118,42 @@ export async function waitFor<T>(check: () => T | undefined | false | null, what
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/**
+ * The e2e servers' access rules: anonymous in `realm1`; in `secure`, a ticket principal
+ * (alice), WAMP-CRA principals plain (bob) and salted (carol), and the Cryptosign key `pubkey`
+ * (dave), all with role `user`, which may use `app.` and call the meta API.
+ */
+export function e2eAccess(pubkey: string): Pick<WampOptions, 'realms' | 'authenticate'> {
+  return {
+    realms: [
+      'realm1',
+      {
+        name: 'secure',
+        roles: {
+          user: [
+            { uri: 'app.', match: 'prefix', allow: { call: true, register: true, publish: true, subscribe: true } },
+            { uri: 'app.admin.', match: 'prefix', allow: { subscribe: true } },
+            { uri: 'wamp.', match: 'prefix', allow: { call: true } },
+          ],
+        },
+      },
+    ],
+    authenticate(request: AuthenticateRequest) {
+      if (request.realm === 'realm1') return request.method === 'anonymous' ? { authrole: 'anonymous' } : false;
+      switch (request.method) {
+        case 'ticket':
+          return request.authid === 'alice' && request.ticket === 'alice-ticket' ? { authrole: 'user', authprovider: 'e2e' } : false;
+        case 'wampcra':
+          if (request.authid === 'bob') return { authrole: 'user', secret: 'bob-secret' };
+          if (request.authid === 'carol') return { authrole: 'user', secret: 'carol-password', salt: 'carol-salt', iterations: 100, keylen: 32 };
+          return false;
+        case 'cryptosign':
+          return request.pubkey === pubkey ? { authid: 'dave', authrole: 'user' } : false;
+        default:
+          return false;
+      }
+    },
+  };
 }

@@ -13,8 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import autobahnModule from 'autobahn';
-import { startServer, waitFor, type E2EServer } from './_test-utils.js';
-import type { AuthenticateRequest } from './types.js';
+import { e2eAccess, startServer, waitFor, type E2EServer } from './_test-utils.js';
 
 // ------------------------------------------------------------------ autobahn, as far as these tests use it
 
@@ -99,41 +98,12 @@ const DAVE_SEED = new Uint8Array(32).fill(0x2a);
 const DAVE = autobahn.nacl.sign.keyPair.fromSeed(DAVE_SEED);
 const DAVE_PUBKEY = autobahn.auth_cryptosign.public_key(DAVE);
 
-/** Who may join: anonymous in realm1; in `secure`, ticket, WAMP-CRA (plain and salted) and Cryptosign principals. */
-function authenticate(request: AuthenticateRequest) {
-  if (request.realm === 'realm1') return request.method === 'anonymous' ? { authrole: 'anonymous' } : false;
-  switch (request.method) {
-    case 'ticket':
-      return request.authid === 'alice' && request.ticket === 'alice-ticket' ? { authrole: 'user', authprovider: 'e2e' } : false;
-    case 'wampcra':
-      if (request.authid === 'bob') return { authrole: 'user', secret: 'bob-secret' };
-      if (request.authid === 'carol') return { authrole: 'user', secret: 'carol-password', salt: 'carol-salt', iterations: 100, keylen: 32 };
-      return false;
-    case 'cryptosign':
-      return request.pubkey === DAVE_PUBKEY ? { authid: 'dave', authrole: 'user' } : false;
-    default:
-      return false;
-  }
-}
 
 let server: E2EServer;
 
 beforeAll(async () => {
   server = await startServer({
-    realms: [
-      'realm1',
-      {
-        name: 'secure',
-        roles: {
-          user: [
-            { uri: 'app.', match: 'prefix', allow: { call: true, register: true, publish: true, subscribe: true } },
-            { uri: 'app.admin.', match: 'prefix', allow: { subscribe: true } },
-            { uri: 'wamp.', match: 'prefix', allow: { call: true } },
-          ],
-        },
-      },
-    ],
-    authenticate,
+    ...e2eAccess(DAVE_PUBKEY),
     eventHistory: 10,
   });
 });

@@ -19,8 +19,7 @@ import { sign as cryptosignSign } from 'wampy/cryptosign.js';
 import { sign as craSign } from 'wampy/wampcra.js';
 import autobahnModule from 'autobahn';
 import { SERIALIZERS } from './codec.js';
-import { startServer, waitFor, type E2EServer } from './_test-utils.js';
-import type { AuthenticateRequest } from './types.js';
+import { e2eAccess, startServer, waitFor, type E2EServer } from './_test-utils.js';
 
 type WampyOptions = ConstructorParameters<typeof Wampy>[1];
 type EventData = Parameters<Parameters<Wampy['subscribe']>[1]>[0];
@@ -47,40 +46,12 @@ function ed25519PublicKey(seed: Buffer): string {
   return createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(-32).toString('hex');
 }
 
-function authenticate(request: AuthenticateRequest) {
-  if (request.realm === 'realm1') return request.method === 'anonymous' ? { authrole: 'anonymous' } : false;
-  switch (request.method) {
-    case 'ticket':
-      return request.authid === 'alice' && request.ticket === 'alice-ticket' ? { authrole: 'user', authprovider: 'e2e' } : false;
-    case 'wampcra':
-      if (request.authid === 'bob') return { authrole: 'user', secret: 'bob-secret' };
-      if (request.authid === 'carol') return { authrole: 'user', secret: 'carol-password', salt: 'carol-salt', iterations: 100, keylen: 32 };
-      return false;
-    case 'cryptosign':
-      return request.pubkey === DAVE_PUBKEY ? { authid: 'dave', authrole: 'user' } : false;
-    default:
-      return false;
-  }
-}
 
 let server: E2EServer;
 
 beforeAll(async () => {
   server = await startServer({
-    realms: [
-      'realm1',
-      {
-        name: 'secure',
-        roles: {
-          user: [
-            { uri: 'app.', match: 'prefix', allow: { call: true, register: true, publish: true, subscribe: true } },
-            { uri: 'app.admin.', match: 'prefix', allow: { subscribe: true } },
-            { uri: 'wamp.', match: 'prefix', allow: { call: true } },
-          ],
-        },
-      },
-    ],
-    authenticate,
+    ...e2eAccess(DAVE_PUBKEY),
     // wampy announces payload_passthru_mode in every role.
     payloadPassthrough: true,
   });

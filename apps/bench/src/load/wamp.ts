@@ -19,30 +19,14 @@
  * padding so that the JSON of the arguments list is about `size` bytes.
  */
 import { performance } from 'node:perf_hooks';
+import { MessageType, WAMP_SERIALIZER_PROTOCOLS } from '@protoplex/wamp';
 import type { WebSocket } from 'ws';
 import { closeAll, connect, connectMany, FanoutLoop, Loop, numberOption, sleep, trafficSession, type LoadGenerator, type Traffic } from './common.js';
 
-/** Message types of the WAMP v2 Basic Profile that the loads send or expect. */
-export const WAMP = {
-  HELLO: 1,
-  WELCOME: 2,
-  ABORT: 3,
-  GOODBYE: 6,
-  ERROR: 8,
-  PUBLISH: 16,
-  PUBLISHED: 17,
-  SUBSCRIBE: 32,
-  SUBSCRIBED: 33,
-  EVENT: 36,
-  CALL: 48,
-  RESULT: 50,
-  REGISTER: 64,
-  REGISTERED: 65,
-  INVOCATION: 68,
-  YIELD: 70,
-} as const;
+/** Message types of the WAMP v2 Basic Profile, from the router package: one table in the repository. */
+export const WAMP = MessageType;
 
-export const WAMP_JSON = 'wamp.2.json';
+export const WAMP_JSON = WAMP_SERIALIZER_PROTOCOLS.json;
 export const REALM = 'realm1';
 const TOPIC = 'bench.fanout';
 const PROCEDURE = 'bench.echo';

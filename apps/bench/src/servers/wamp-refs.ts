@@ -12,36 +12,17 @@
  *   module the bench never loads), `listenWAMP` on an HTTP server the bench binds to 127.0.0.1
  *   (given only a port, `ws` would listen on every interface). Realms are made on first HELLO.
  */
+import { MessageType, WAMP_SERIALIZER_PROTOCOLS } from '@protoplex/wamp';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { closeAll, listen } from './ws.js';
 import { UnavailableError, type ServerFactory } from './types.js';
 
-const WAMP_JSON = 'wamp.2.json';
+const WAMP_JSON = WAMP_SERIALIZER_PROTOCOLS.json;
 
-const M = {
-  HELLO: 1,
-  WELCOME: 2,
-  ABORT: 3,
-  GOODBYE: 6,
-  ERROR: 8,
-  PUBLISH: 16,
-  PUBLISHED: 17,
-  SUBSCRIBE: 32,
-  SUBSCRIBED: 33,
-  UNSUBSCRIBE: 34,
-  UNSUBSCRIBED: 35,
-  EVENT: 36,
-  CALL: 48,
-  RESULT: 50,
-  REGISTER: 64,
-  REGISTERED: 65,
-  UNREGISTER: 66,
-  UNREGISTERED: 67,
-  INVOCATION: 68,
-  YIELD: 70,
-} as const;
+// The message codes from the router package itself: one table in the repository.
+const M = MessageType;
 
 interface Peer {
   readonly ws: WebSocket;
