@@ -125,8 +125,10 @@ export async function waitFor<T>(check: () => T | undefined | false | null, what
  * (alice), WAMP-CRA principals plain (bob) and salted (carol), and the Cryptosign key `pubkey`
  * (dave), all with role `user`, which may use `app.` and call the meta API.
  */
-export function e2eAccess(pubkey: string): Pick<WampOptions, 'realms' | 'authenticate'> {
+export function e2eAccess(pubkey: string): Pick<WampOptions, 'realms' | 'authenticate' | 'authorize'> {
   return {
+    // Grants what the roles allowed, and the kill procedures in realm1 (closed by default).
+    authorize: () => true,
     realms: [
       'realm1',
       {

@@ -100,6 +100,24 @@ const textDecoder = new TextDecoder();
 function jsonReplacer(this: unknown, key: string, value: unknown): unknown {
   const raw = (this as Record<string, unknown>)[key];
   if (raw instanceof Uint8Array) return '\u0000' + Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
+  if (typeof raw === 'bigint') return Number(raw);
+  return value;
+}
+
+/**
+ * CBOR bignums (tags 2 and 3) decode as BigInt, which no other serializer can write (JSON has
+ * none, MessagePack stops at 64 bits): they become the nearest number on the way in, so every
+ * message the router holds can be encoded for any peer.
+ */
+function withoutBigInts(value: unknown, depth = 0): unknown {
+  if (typeof value === 'bigint') return Number(value);
+  if (depth > 64 || value === null || typeof value !== 'object' || value instanceof Uint8Array) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = withoutBigInts(value[i], depth + 1);
+    return value;
+  }
+  const dict = value as Dict;
+  for (const key of Object.keys(dict)) dict[key] = withoutBigInts(dict[key], depth + 1);
   return value;
 }
 
@@ -124,7 +142,13 @@ const json: Serializer = {
   id: 'json',
   binary: false,
   encode(message) {
-    const text = JSON.stringify(message);
+    let text: string;
+    try {
+      text = JSON.stringify(message);
+    } catch {
+      // A BigInt (a CBOR bignum from another session) has no JSON form: send its nearest number.
+      return JSON.stringify(message, jsonReplacer);
+    }
     // Bytes are rare and a replacer slows every stringify down, so look for their trace first:
     // every byte value inside the router is a Buffer (the binary serializers and the bus
     // conversion make them so), and a Buffer stringifies as {"type":"Buffer",...}.
@@ -171,7 +195,7 @@ const cbor: Serializer = {
   decode(data, isBinary) {
     if (!isBinary || typeof data === 'string') return { ok: false, fault: { message: 'wamp.2.cbor carries binary messages only', closeCode: 1003 } };
     try {
-      return { ok: true, value: cborEncoder.decode(data) };
+      return { ok: true, value: withoutBigInts(cborEncoder.decode(data)) };
     } catch (error) {
       return { ok: false, fault: { message: `not CBOR: ${(error as Error).message}`, closeCode: 1007 } };
     }

@@ -73,7 +73,8 @@ async function publish(client: WampPeer, topic: string, args: unknown[], options
 
 /** A rig whose sessions join with HELLO.Details.authid as their authrole (and authid). */
 function rigWithRoles(options: WampOptions = {}): Rig {
-  return createRig({ authenticate: (request) => ({ ...(request.authid !== undefined ? { authid: request.authid } : {}), authrole: request.authid ?? 'user' }), ...options });
+  // The authorize hook grants the kill procedures, which are closed without roles or a hook.
+  return createRig({ authenticate: (request) => ({ ...(request.authid !== undefined ? { authid: request.authid } : {}), authrole: request.authid ?? 'user' }), authorize: () => true, ...options });
 }
 
 const joinAs = (rig: Rig, authid: string, realm = 'realm1') => rig.join({ details: { authid }, realm });

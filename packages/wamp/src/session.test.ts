@@ -85,3 +85,56 @@ describe('WELCOME features', () => {
     expect(features(ppt, 'dealer').payload_passthru_mode).toBe(true);
   });
 });
+
+describe('hostile timing and input', () => {
+  it('refuses the kill procedures without realm roles or an authorize hook', async () => {
+    const rig = createRig();
+    const caller = await rig.join();
+    const victim = await rig.join();
+    caller.send([MessageType.CALL, 1, {}, 'wamp.session.kill_all']);
+    const [error] = caller.take();
+    expect(error!.slice(0, 3)).toEqual([MessageType.ERROR, MessageType.CALL, 1]);
+    expect(error![4]).toBe('wamp.error.not_authorized');
+    expect(victim.take()).toEqual([]);
+  });
+
+  it('aborts a request sent before WELCOME while an asynchronous authenticate runs', async () => {
+    let finish!: (answer: { authrole: string }) => void;
+    const rig = createRig({ authenticate: () => new Promise((resolve) => (finish = resolve)) });
+    const client = await rig.open();
+    client.send([MessageType.HELLO, 'realm1', { roles: { subscriber: {} } }]);
+    client.send([MessageType.SUBSCRIBE, 1, {}, 'early.topic']);
+    expect(client.take()[0]).toMatchObject([MessageType.ABORT, {}, 'wamp.error.protocol_violation']);
+    finish({ authrole: 'anonymous' });
+    await Promise.resolve();
+    expect(client.take()).toEqual([]);
+    expect(rig.adapter.stats().realms[0]!.subscriptions).toEqual([]);
+  });
+
+  it('drops a REGISTER whose asynchronous authorization settles after the session was killed', async () => {
+    let allow!: (value: boolean) => void;
+    const rig = createRig({ authorize: ({ action }) => (action === 'register' ? new Promise<boolean>((resolve) => (allow = resolve)) : true) });
+    const victim = await rig.join();
+    const killer = await rig.join();
+    victim.send([MessageType.REGISTER, 1, {}, 'late.procedure']);
+    killer.send([MessageType.CALL, 1, {}, 'wamp.session.kill', [victim.session]]);
+    await Promise.resolve();
+    allow(true);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(victim.take().map((m) => m[0])).toEqual([MessageType.GOODBYE]);
+    expect(rig.adapter.stats().realms[0]!.registrations).toEqual([]);
+  });
+
+  it('hands a CBOR bignum to a JSON subscriber as a number instead of failing', async () => {
+    const rig = createRig();
+    const subscriber = await rig.join();
+    const publisher = await rig.join({ serializer: 'cbor' });
+    subscriber.send([MessageType.SUBSCRIBE, 1, {}, 'big.numbers']);
+    subscriber.take();
+    publisher.send([MessageType.PUBLISH, 1, { acknowledge: true }, 'big.numbers', [2n ** 70n]]);
+    expect(publisher.take()[0]![0]).toBe(MessageType.PUBLISHED);
+    const [event] = subscriber.take();
+    expect(event![4]).toEqual([2 ** 70]);
+    expect(subscriber.peer.closed).toBeUndefined();
+  });
+});

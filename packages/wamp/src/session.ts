@@ -85,6 +85,9 @@ export class WampSession implements Session, Peer, Watched {
       const parsed = decodeMessage(this.serializer, data, isBinary);
       if (!parsed.ok) throw wampViolation(`${parsed.fault.message} (${describeWire(data)})`, parsed.fault.closeCode);
       if (this.held) {
+        // Basic Profile "Protocol Errors": before WELCOME only ABORT may follow HELLO (AUTHENTICATE
+        // answers a CHALLENGE, which has not been sent yet), whether or not the hook is quick.
+        if (this.phase === 'authenticating' && parsed.message.type !== MessageType.ABORT) throw wampViolation(`${nameOf(parsed.message.type)} before WELCOME`);
         if (this.held.length >= MAX_HELD) throw wampViolation('too many messages while a hook runs', CloseCode.PolicyViolation);
         this.held.push(parsed.message);
         return;
@@ -273,6 +276,11 @@ export class WampSession implements Session, Peer, Watched {
     // Application URIs MUST NOT start with `wamp.` ("Reserved URIs"); the router serves the meta API there.
     if ((action === 'register' || action === 'publish') && (uri === 'wamp' || uri.startsWith('wamp.'))) return this.refuse(message, WampError.InvalidUri, `${printable(uri)} is reserved for the router`);
     if (!this.realm.permits(this.authrole, action, uri)) return this.refuse(message, WampError.NotAuthorized, `${this.authrole} may not ${action} ${printable(uri)}`);
+    // Killing other sessions is never open by default: without realm roles or an `authorize`
+    // hook to grant it, any anonymous client could end everyone's session.
+    if (action === 'call' && uri.startsWith('wamp.session.kill') && !this.realm.config?.roles && !this.router.context.authorize) {
+      return this.refuse(message, WampError.NotAuthorized, `${printable(uri)} needs a realm role or an authorize hook that allows it`);
+    }
     const hook = this.router.context.authorize;
     if (!hook) return this.route(message);
     let verdict: boolean | Promise<boolean>;
@@ -330,9 +338,12 @@ export class WampSession implements Session, Peer, Watched {
       return;
     }
     this.held ??= [];
+    // A hook's answer counts only for the phase that asked: a session killed (GOODBYE) or closed
+    // meanwhile must not register, subscribe or welcome afterwards.
+    const asked = this.phase;
     value.then(
       (result) => {
-        if (this.phase === 'closed') return;
+        if (this.phase !== asked) return;
         try {
           then(result);
           this.replay();
@@ -340,7 +351,9 @@ export class WampSession implements Session, Peer, Watched {
           this.fail(toProtocolError<WampFault>(error, this.context.log));
         }
       },
-      (error: unknown) => this.fail(toProtocolError<WampFault>(error, this.context.log)),
+      (error: unknown) => {
+        if (this.phase === asked) this.fail(toProtocolError<WampFault>(error, this.context.log));
+      },
     );
   }
 
