@@ -103,6 +103,16 @@ export class Router {
     return realm;
   }
 
+  /**
+   * With `realms: 'any'` a realm is made for every name a HELLO gives: one that no configuration
+   * keeps is dropped again once no session is in it, so names that never join (a refused login,
+   * a scan of realm names) cost nothing lasting.
+   */
+  releaseRealm(realm: Realm): void {
+    if (realm.config || realm.sessions.size > 0 || realm.name === this.busRealm) return;
+    if (this.realms.get(realm.name) === realm) this.realms.delete(realm.name);
+  }
+
   /** A session id no live session has ("MUST be a randomly generated ID specific to the WAMP session"). */
   newSessionId(): number {
     for (;;) {
@@ -124,6 +134,7 @@ export class Router {
     this.sessions.delete(session.id);
     session.realm.leave(session);
     if (!quiet) session.realm.broker.publishMeta('wamp.session.on_leave', [session.id, session.authid, session.authrole]);
+    this.releaseRealm(session.realm);
   }
 
   /** Server shutdown: every session gets GOODBYE `wamp.close.system_shutdown`. */

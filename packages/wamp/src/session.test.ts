@@ -138,3 +138,18 @@ describe('hostile timing and input', () => {
     expect(subscriber.peer.closed).toBeUndefined();
   });
 });
+
+describe("realms: 'any'", () => {
+  it('keeps no realm for names whose sessions were refused or have all left', async () => {
+    const rig = createRig({ realms: 'any', authenticate: (request) => (request.realm.startsWith('junk') ? false : { authrole: 'anonymous' }) });
+    for (let i = 0; i < 5; i++) {
+      const client = await rig.open();
+      client.send([MessageType.HELLO, `junk${i}`, { roles: { caller: {} } }]);
+      expect(client.peer.closed?.code).toBe(1008);
+    }
+    const member = await rig.join({ realm: 'kept' });
+    expect(rig.adapter.stats().realms.map((r) => r.name)).toEqual(['kept']);
+    member.send([MessageType.GOODBYE, {}, 'wamp.close.close_realm']);
+    expect(rig.adapter.stats().realms.map((r) => r.name)).toEqual([]);
+  });
+});

@@ -451,6 +451,7 @@ export class WampSession implements Session, Peer, Watched {
     this.held = undefined;
     this.router.context.sweep.unwatch(this);
     if (joined) this.router.leave(this);
+    else if (this.realm) this.router.releaseRealm(this.realm);
   }
 }
 
