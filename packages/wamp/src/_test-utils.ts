@@ -159,3 +159,25 @@ export function e2eAccess(pubkey: string): Pick<WampOptions, 'realms' | 'authent
     },
   };
 }
+
+/** Collects what a handler gets; `take(n)` waits until there are n. */
+export function inbox<T>() {
+  const items: T[] = [];
+  return {
+    items,
+    push: (item: T) => {
+      items.push(item);
+    },
+    take: (n: number) => waitFor(() => items.length >= n && items.slice(0, n), `${n} item(s)`),
+  };
+}
+
+/** The rejection of a promise (fails the test if it resolves). */
+export async function rejection<E = unknown>(promise: PromiseLike<unknown>): Promise<E> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as E;
+  }
+  throw new Error('expected a rejection');
+}

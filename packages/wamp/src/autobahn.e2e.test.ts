@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import autobahnModule from 'autobahn';
-import { e2eAccess, startServer, waitFor, type E2EServer } from './_test-utils.js';
+import { e2eAccess, inbox, rejection, startServer, waitFor, type E2EServer } from './_test-utils.js';
 
 // ------------------------------------------------------------------ autobahn, as far as these tests use it
 
@@ -190,27 +190,6 @@ afterEach(async () => {
   expect(internalErrors.splice(0)).toEqual([]);
 });
 
-/** Collects what a handler gets; `take(n)` waits until there are n. */
-function inbox<T>() {
-  const items: T[] = [];
-  return {
-    items,
-    push: (item: T) => {
-      items.push(item);
-    },
-    take: (n: number) => waitFor(() => items.length >= n && items.slice(0, n), `${n} item(s)`),
-  };
-}
-
-/** The rejection of a promise (fails the test if it resolves). */
-async function rejection(promise: PromiseLike<unknown>): Promise<AbError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as AbError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Publishes with acknowledge and waits for PUBLISHED, so what follows is ordered after it. */
 async function published(session: AbSession, topic: string, args?: Args, kwargs?: Kwargs, options: Kwargs = {}): Promise<number> {
@@ -263,7 +242,7 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('autobahn over %s', (seriali
       const { details } = await victim.closed;
       expect(details).toMatchObject({ reason: 'wamp.close.killed', message: 'go away' });
       // "Specifying the caller's own session will result in a wamp.error.no_such_session".
-      expect((await rejection(killer.session.call('wamp.session.kill', [killer.session.id]))).error).toBe('wamp.error.no_such_session');
+      expect((await rejection<AbError>(killer.session.call('wamp.session.kill', [killer.session.id]))).error).toBe('wamp.error.no_such_session');
       await waitFor(() => server.sessions() === 1, 'the killed session to go');
     });
   });
@@ -376,7 +355,7 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('autobahn over %s', (seriali
 
     it('refuses invalid and reserved URIs (autobahn checks none itself)', async () => {
       const { session } = await connect();
-      const uri = async (promise: PromiseLike<unknown> | undefined) => (await rejection(promise!)).error;
+      const uri = async (promise: PromiseLike<unknown> | undefined) => (await rejection<AbError>(promise!)).error;
       expect(await uri(session.publish('com..empty', [], {}, { acknowledge: true }))).toBe('wamp.error.invalid_uri');
       expect(await uri(session.publish('wamp.session.on_join', [], {}, { acknowledge: true }))).toBe('wamp.error.invalid_uri');
       expect(await uri(session.subscribe('com.has space', () => {}))).toBe('wamp.error.invalid_uri');
@@ -433,15 +412,15 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('autobahn over %s', (seriali
       await callee.session.register('com.e2e.crash', () => {
         throw new TypeError('boom');
       });
-      const error = await rejection(caller.session.call('com.e2e.fail', ['x']));
+      const error = await rejection<AbError>(caller.session.call('com.e2e.fail', ['x']));
       expect(error).toBeInstanceOf(autobahn.Error);
       expect(error).toMatchObject({ error: 'com.e2e.error.oops', args: ['bad input', 42], kwargs: { field: 'x' } });
-      expect((await rejection(caller.session.call('com.e2e.crash'))).error).toBe('wamp.error.runtime_error');
+      expect((await rejection<AbError>(caller.session.call('com.e2e.crash'))).error).toBe('wamp.error.runtime_error');
     });
 
     it('answers no_such_procedure for a procedure nobody registered', async () => {
       const caller = await connect();
-      const error = await rejection(caller.session.call('com.e2e.nobody'));
+      const error = await rejection<AbError>(caller.session.call('com.e2e.nobody'));
       expect(error.error).toBe('wamp.error.no_such_procedure');
     });
 
@@ -452,9 +431,9 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('autobahn over %s', (seriali
       const answers: unknown[] = [];
       for (let i = 0; i < 4; i++) answers.push(await other.session.call('com.e2e.shared'));
       expect(answers).toEqual(['one', 'two', 'one', 'two']);
-      expect((await rejection(other.session.register('com.e2e.shared', () => 'three', { invoke: 'first' }))).error).toBe('wamp.error.procedure_exists_with_different_invocation_policy');
+      expect((await rejection<AbError>(other.session.register('com.e2e.shared', () => 'three', { invoke: 'first' }))).error).toBe('wamp.error.procedure_exists_with_different_invocation_policy');
       await one.session.register('com.e2e.single.only', () => 1);
-      expect((await rejection(two.session.register('com.e2e.single.only', () => 2))).error).toBe('wamp.error.procedure_already_exists');
+      expect((await rejection<AbError>(two.session.register('com.e2e.single.only', () => 2))).error).toBe('wamp.error.procedure_already_exists');
     });
 
     it('routes pattern registrations and names the concrete procedure; exact wins over prefix', async () => {
@@ -505,7 +484,7 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('autobahn over %s', (seriali
         throw new autobahn.Error('com.e2e.error.halfway', ['stopped']);
       });
       const progress: unknown[] = [];
-      const error = await rejection(caller.session.call('com.e2e.halfway', [], {}, { receive_progress: true }).then(undefined, undefined, (update) => progress.push(update)));
+      const error = await rejection<AbError>(caller.session.call('com.e2e.halfway', [], {}, { receive_progress: true }).then(undefined, undefined, (update) => progress.push(update)));
       expect(progress).toEqual(['half']);
       expect(error).toMatchObject({ error: 'com.e2e.error.halfway', args: ['stopped'] });
     });
@@ -516,7 +495,7 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('autobahn over %s', (seriali
       const pending: Array<(value: string) => void> = [];
       await callee.session.register('com.e2e.slow', () => new Promise<string>((resolve) => pending.push(resolve)));
       await callee.session.register('com.e2e.fast', () => 'fast');
-      const error = await rejection(caller.session.call('com.e2e.slow', [], {}, { timeout: 30 }));
+      const error = await rejection<AbError>(caller.session.call('com.e2e.slow', [], {}, { timeout: 30 }));
       expect(error.error).toBe('wamp.error.timeout');
       pending[0]!('too late');
       // The late YIELD is discarded: a RESULT for a call autobahn no longer has would be a
@@ -533,7 +512,7 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('autobahn over %s', (seriali
       const call = caller.session.call('com.e2e.cancel');
       await waitFor(() => pending.length === 1, 'the invocation');
       call.cancel({ mode: 'kill' });
-      expect((await rejection(call)).error).toBe('wamp.error.canceled');
+      expect((await rejection<AbError>(call)).error).toBe('wamp.error.canceled');
       // No INTERRUPT reached the callee (autobahn would close with 3002), its late answer is dropped.
       pending[0]!('too late');
       expect(await caller.session.call('com.e2e.fast')).toBe('fast');
@@ -548,7 +527,7 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('autobahn over %s', (seriali
       const call = caller.session.call('com.e2e.skip');
       await waitFor(() => pending.length === 1, 'the invocation');
       call.cancel();
-      expect(await rejection(call)).toMatchObject({ error: 'Cancelled' });
+      expect(await rejection<AbError>(call)).toMatchObject({ error: 'Cancelled' });
       pending[0]!('too late');
       // An ERROR or RESULT for the deleted call would close autobahn with 3002 (afterEach checks);
       // the callee's late YIELD comes before its answer here, so it has been handled by now.
@@ -566,7 +545,7 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('autobahn over %s', (seriali
       const call = caller.session.call('com.e2e.orphan');
       await waitFor(() => invoked, 'the invocation');
       callee.connection.close();
-      expect((await rejection(call)).error).toBe('wamp.error.canceled');
+      expect((await rejection<AbError>(call)).error).toBe('wamp.error.canceled');
     });
   });
 
@@ -586,7 +565,7 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('autobahn over %s', (seriali
         authmethod: 'anonymous',
         transport: { protocol: `wamp.2.${serializer}`, serializer },
       });
-      expect((await rejection(first.session.call('wamp.session.get', [1]))).error).toBe('wamp.error.no_such_session');
+      expect((await rejection<AbError>(first.session.call('wamp.session.get', [1]))).error).toBe('wamp.error.no_such_session');
     });
 
     it('publishes wamp.session.on_join and on_leave', async () => {
@@ -653,7 +632,7 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('autobahn over %s', (seriali
       expect(await s.call('wamp.registration.get', [prefix.id])).toMatchObject({ id: prefix.id, uri: 'com.meta.proc.', match: 'prefix', invoke: 'single' });
       expect(await s.call('wamp.registration.list_callees', [exact.id])).toEqual([callee.session.id]);
       expect(await s.call('wamp.registration.count_callees', [wildcard.id])).toBe(1);
-      expect((await rejection(s.call('wamp.registration.get', [123456789]))).error).toBe('wamp.error.no_such_registration');
+      expect((await rejection<AbError>(s.call('wamp.registration.get', [123456789]))).error).toBe('wamp.error.no_such_registration');
     });
 
     it('lists and matches subscriptions and counts subscribers (wamp.subscription.list/match/count_subscribers)', async () => {
@@ -674,7 +653,7 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('autobahn over %s', (seriali
       expect(((await s.call('wamp.subscription.list_subscribers', [exact.id])) as number[]).sort()).toEqual([one.session.id, two.session.id].sort());
       expect(await s.call('wamp.subscription.lookup', ['com.meta.', { match: 'prefix' }])).toBe(prefix.id);
       expect(await s.call('wamp.subscription.get', [exact.id])).toMatchObject({ id: exact.id, uri: 'com.meta.topic', match: 'exact' });
-      expect((await rejection(s.call('wamp.subscription.count_subscribers', [123456789]))).error).toBe('wamp.error.no_such_subscription');
+      expect((await rejection<AbError>(s.call('wamp.subscription.count_subscribers', [123456789]))).error).toBe('wamp.error.no_such_subscription');
     });
   });
 
@@ -745,10 +724,10 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('autobahn over %s', (seriali
       await session.register('app.echo', (args) => args[0]);
       expect(await session.call('app.echo', ['ok'])).toBe('ok');
       await session.subscribe('app.admin.news', () => {});
-      expect((await rejection(session.publish('app.admin.news', ['x'], {}, { acknowledge: true })!)).error).toBe('wamp.error.not_authorized');
-      expect((await rejection(session.call('app.admin.reboot'))).error).toBe('wamp.error.not_authorized');
-      expect((await rejection(session.register('com.elsewhere.proc', () => 1))).error).toBe('wamp.error.not_authorized');
-      expect((await rejection(session.subscribe('com.elsewhere.topic', () => {}))).error).toBe('wamp.error.not_authorized');
+      expect((await rejection<AbError>(session.publish('app.admin.news', ['x'], {}, { acknowledge: true })!)).error).toBe('wamp.error.not_authorized');
+      expect((await rejection<AbError>(session.call('app.admin.reboot'))).error).toBe('wamp.error.not_authorized');
+      expect((await rejection<AbError>(session.register('com.elsewhere.proc', () => 1))).error).toBe('wamp.error.not_authorized');
+      expect((await rejection<AbError>(session.subscribe('com.elsewhere.topic', () => {}))).error).toBe('wamp.error.not_authorized');
       expect(await session.call('wamp.session.count')).toBe(1);
     });
   });

@@ -19,7 +19,7 @@ import { sign as cryptosignSign } from 'wampy/cryptosign.js';
 import { sign as craSign } from 'wampy/wampcra.js';
 import autobahnModule from 'autobahn';
 import { SERIALIZERS } from './codec.js';
-import { e2eAccess, startServer, waitFor, type E2EServer } from './_test-utils.js';
+import { e2eAccess, inbox, rejection, startServer, waitFor, type E2EServer } from './_test-utils.js';
 
 type WampyOptions = ConstructorParameters<typeof Wampy>[1];
 type EventData = Parameters<Parameters<Wampy['subscribe']>[1]>[0];
@@ -147,25 +147,6 @@ afterEach(async () => {
   expect(violations.splice(0)).toEqual([]);
 });
 
-function inbox<T>() {
-  const items: T[] = [];
-  return {
-    items,
-    push: (item: T) => {
-      items.push(item);
-    },
-    take: (n: number) => waitFor(() => items.length >= n && items.slice(0, n), `${n} item(s)`),
-  };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<WampyError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as WampyError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** A callee answer that is an application error: wampy's handler catches it and sends ERROR with `error` as URI. */
 function applicationError(error: string, argsList?: unknown[], argsDict?: Record<string, unknown>) {
@@ -231,7 +212,7 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('wampy over %s', (serializer
 
     it('surfaces ABORT no_such_realm as a rejected connect()', async () => {
       const { wampy } = makeWampy(serializer, { realm: 'com.example.nowhere' });
-      const error = await rejection(wampy.connect());
+      const error = await rejection<WampyError>(wampy.connect());
       expect(error).toMatchObject({ errorUri: 'wamp.error.no_such_realm' });
       expect(String(error.details.message)).toContain('com.example.nowhere');
     });
@@ -375,11 +356,11 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('wampy over %s', (serializer
         throw new TypeError('boom');
       });
       await callee.wampy.register('com.e2e.fine', () => ({ argsList: ['fine'] }));
-      const thrown = await rejection(caller.wampy.call('com.e2e.throw'));
+      const thrown = await rejection<WampyError>(caller.wampy.call('com.e2e.throw'));
       expect(thrown).toMatchObject({ errorUri: 'com.e2e.error.thrown', argsList: ['bad input', 42], argsDict: { field: 'x' } });
-      const handled = await rejection(caller.wampy.call('com.e2e.handler'));
+      const handled = await rejection<WampyError>(caller.wampy.call('com.e2e.handler'));
       expect(handled).toMatchObject({ errorUri: 'com.e2e.error.handled', argsList: ['via handler'] });
-      expect((await rejection(caller.wampy.call('com.e2e.crash'))).errorUri).toBe('wamp.error.invocation_exception');
+      expect((await rejection<WampyError>(caller.wampy.call('com.e2e.crash'))).errorUri).toBe('wamp.error.invocation_exception');
       // After error_handler, wampy also YIELDs the handler's return value: the router discards
       // that answer to an ended invocation, and the callee keeps working.
       expect(callee.wire.sent.filter((m) => m[0] === 70)).not.toHaveLength(0);
@@ -388,7 +369,7 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('wampy over %s', (serializer
 
     it('answers no_such_procedure for a procedure nobody registered', async () => {
       const caller = await connect();
-      expect((await rejection(caller.wampy.call('com.e2e.nobody'))).errorUri).toBe('wamp.error.no_such_procedure');
+      expect((await rejection<WampyError>(caller.wampy.call('com.e2e.nobody'))).errorUri).toBe('wamp.error.no_such_procedure');
     });
 
     it('shares a registration round-robin between two callees', async () => {
@@ -398,7 +379,7 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('wampy over %s', (serializer
       const answers: unknown[] = [];
       for (let i = 0; i < 4; i++) answers.push((await caller.wampy.call('com.e2e.shared')).argsList![0]);
       expect(answers).toEqual(['one', 'two', 'one', 'two']);
-      expect((await rejection(caller.wampy.register('com.e2e.shared', () => null, { invoke: 'last' }))).errorUri).toBe('wamp.error.procedure_exists_with_different_invocation_policy');
+      expect((await rejection<WampyError>(caller.wampy.register('com.e2e.shared', () => null, { invoke: 'last' }))).errorUri).toBe('wamp.error.procedure_exists_with_different_invocation_policy');
     });
 
     it('routes pattern registrations and names the concrete procedure', async () => {
@@ -451,7 +432,7 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('wampy over %s', (serializer
       const pending: Array<(value: { argsList: unknown[] }) => void> = [];
       await callee.wampy.register('com.e2e.slow', () => new Promise((resolve) => pending.push(resolve)));
       await callee.wampy.register('com.e2e.fast', () => ({ argsList: ['fast'] }));
-      expect((await rejection(caller.wampy.call('com.e2e.slow', null, { timeout: 30 }))).errorUri).toBe('wamp.error.timeout');
+      expect((await rejection<WampyError>(caller.wampy.call('com.e2e.slow', null, { timeout: 30 }))).errorUri).toBe('wamp.error.timeout');
       expect(caller.wire.sent.find((m) => m[0] === 48)![2]).toMatchObject({ timeout: 30 });
       pending[0]!({ argsList: ['too late'] });
       expect((await caller.wampy.call('com.e2e.fast')).argsList).toEqual(['fast']);
@@ -469,7 +450,7 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('wampy over %s', (serializer
         const before = pending.length;
         await waitFor(() => pending.length > before, 'the invocation');
         expect(caller.wampy.cancel(request, { mode })).toBe(true);
-        return (await rejection(call)).errorUri;
+        return (await rejection<WampyError>(call)).errorUri;
       };
       expect(await cancelled('killnowait')).toBe('wamp.error.canceled');
       expect(await cancelled('kill')).toBe('wamp.error.canceled');
@@ -497,7 +478,7 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('wampy over %s', (serializer
       const caller = await connect();
       await callee.wampy.register('com.e2e.upload', () => ({ argsList: ['never'] }));
       const { result } = caller.wampy.progressiveCall('com.e2e.upload', ['chunk 1']);
-      expect((await rejection(result)).errorUri).toBe('wamp.error.feature_not_supported');
+      expect((await rejection<WampyError>(result)).errorUri).toBe('wamp.error.feature_not_supported');
     });
 
     it('passes payload passthru mode (ppt_*) calls and results through untouched', async () => {
@@ -526,7 +507,7 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('wampy over %s', (serializer
       expect(await value('wamp.session.count', [['anonymous']])).toBe(3);
       expect(((await value('wamp.session.list')) as number[]).sort()).toEqual([...ids].sort());
       expect(await value('wamp.session.get', [ids[2]])).toMatchObject({ session: ids[2], authid: String(ids[2]), authrole: 'anonymous', authmethod: 'anonymous', transport: { serializer } });
-      expect((await rejection(first.call('wamp.session.get', [1]))).errorUri).toBe('wamp.error.no_such_session');
+      expect((await rejection<WampyError>(first.call('wamp.session.get', [1]))).errorUri).toBe('wamp.error.no_such_session');
     });
 
     it('publishes wamp.session.on_join and on_leave', async () => {
@@ -620,7 +601,7 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('wampy over %s', (serializer
     });
 
     it('surfaces a denied login as ABORT', async () => {
-      const refused = async (options: WampyOptions) => (await rejection(makeWampy(serializer, { realm: 'secure', ...options }).wampy.connect())).errorUri;
+      const refused = async (options: WampyOptions) => (await rejection<WampyError>(makeWampy(serializer, { realm: 'secure', ...options }).wampy.connect())).errorUri;
       expect(await refused({ authid: 'alice', authmethods: ['ticket'], onChallenge: () => 'wrong' })).toBe('wamp.error.authentication_denied');
       expect(await refused({ authid: 'bob', authmethods: ['wampcra'], onChallenge: craSign('not-the-secret') as never })).toBe('wamp.error.authentication_denied');
       const stranger = randomBytes(32);
@@ -645,10 +626,10 @@ describe.each(['json', 'msgpack', 'cbor'] as const)('wampy over %s', (serializer
       await wampy.register('app.echo', ({ argsList }) => ({ argsList }));
       expect((await wampy.call('app.echo', ['ok'])).argsList).toEqual(['ok']);
       await wampy.subscribe('app.admin.news', () => {});
-      expect((await rejection(wampy.publish('app.admin.news', ['x']))).errorUri).toBe('wamp.error.not_authorized');
-      expect((await rejection(wampy.call('app.admin.reboot'))).errorUri).toBe('wamp.error.not_authorized');
-      expect((await rejection(wampy.register('com.elsewhere.proc', () => null))).errorUri).toBe('wamp.error.not_authorized');
-      expect((await rejection(wampy.subscribe('com.elsewhere.topic', () => {}))).errorUri).toBe('wamp.error.not_authorized');
+      expect((await rejection<WampyError>(wampy.publish('app.admin.news', ['x']))).errorUri).toBe('wamp.error.not_authorized');
+      expect((await rejection<WampyError>(wampy.call('app.admin.reboot'))).errorUri).toBe('wamp.error.not_authorized');
+      expect((await rejection<WampyError>(wampy.register('com.elsewhere.proc', () => null))).errorUri).toBe('wamp.error.not_authorized');
+      expect((await rejection<WampyError>(wampy.subscribe('com.elsewhere.topic', () => {}))).errorUri).toBe('wamp.error.not_authorized');
     });
   });
 });
