@@ -1,6 +1,6 @@
 /**
- * The demo server: every adapter on one port. MQTT, STOMP, WAMP and the template's lines protocol
- * on `/`, OCPP on `/ocpp/:identity`; all share one bus, so topics cross protocols.
+ * The demo server: every adapter on one port. MQTT, STOMP, WAMP, SIP and the template's lines
+ * protocol on `/`, OCPP on `/ocpp/:identity`; all share one bus, so topics cross protocols.
  *
  * `/` also serves clients that offer no subprotocol (stompjs's `Stomp.over(() => new
  * WebSocket(url))`, embedded MQTT clients, `wscat`): the first message picks the adapter. OCPP's
@@ -15,6 +15,7 @@ import { stomp } from '@protoplex/stomp';
 import { ocpp } from '@protoplex/ocpp';
 import { lines } from '@protoplex/adapter-template';
 import { wamp } from '@protoplex/wamp';
+import { sip } from '@protoplex/sip';
 import type { Logger } from 'pino';
 import { renderPage, type ServedId } from './page.js';
 
@@ -28,6 +29,23 @@ export interface DemoOptions {
   commandTimeoutMs?: number;
   /** The bus every adapter shares. @default a new in-memory bus */
   bus?: Bus;
+  /** The SIP registrar's domain. @default 'example.com', or $SIP_DOMAIN */
+  sipDomain?: string;
+  /** SIP users and their passwords. @default alice/alice and bob/bob, or $SIP_USERS (`alice:secret,bob:secret`) */
+  sipUsers?: Readonly<Record<string, string>>;
+}
+
+/** `alice:secret,bob:secret` to `{ alice: 'secret', bob: 'secret' }`. */
+export function parseSipUsers(text: string): Record<string, string> {
+  const users: Record<string, string> = {};
+  for (const entry of text.split(',')) {
+    const trimmed = entry.trim();
+    if (trimmed === '') continue;
+    const colon = trimmed.indexOf(':');
+    if (colon <= 0) throw new TypeError(`SIP_USERS entries are user:password, got ${JSON.stringify(trimmed)}`);
+    users[trimmed.slice(0, colon)] = trimmed.slice(colon + 1);
+  }
+  return users;
 }
 
 export interface Demo {
@@ -48,10 +66,18 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const linesAdapter = lines({ busPrefix: '' });
   // Realm realm1, anonymous: what Autobahn|JS and wampy examples connect to.
   const wampAdapter = wamp({ realms: ['realm1'] });
+  // A registrar and proxy for JsSIP and SIP.js softphones; a MESSAGE to sip:chat@{domain}
+  // publishes on the bus topic sip/chat, and a bus message on sip/{user} reaches that user.
+  const sipAdapter = sip({
+    domain: options.sipDomain ?? process.env.SIP_DOMAIN ?? 'example.com',
+    users: options.sipUsers ?? (process.env.SIP_USERS ? parseSipUsers(process.env.SIP_USERS) : { alice: 'alice', bob: 'bob' }),
+    bus: true,
+    bridge: ['chat'],
+  });
   const commandTimeoutMs = options.commandTimeoutMs ?? 10_000;
 
   const served: ServedId[] = [
-    ...[mqttAdapter, stompAdapter, linesAdapter, wampAdapter].flatMap((a) => [...a.protocols, ...(a.aliases ?? [])].map((id) => ({ id, adapter: a.name, path: ROOT_PATH }))),
+    ...[mqttAdapter, stompAdapter, linesAdapter, wampAdapter, sipAdapter].flatMap((a) => [...a.protocols, ...(a.aliases ?? [])].map((id) => ({ id, adapter: a.name, path: ROOT_PATH }))),
     ...ocppAdapter.protocols.map((id) => ({ id, adapter: ocppAdapter.name, path: '/ocpp/{identity}' })),
   ];
 
@@ -70,6 +96,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       stomp: stompAdapter.stats(),
       ocpp: ocppAdapter.stats(),
       wamp: wampAdapter.stats(),
+      sip: sipAdapter.stats(),
     };
   };
 
@@ -114,7 +141,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     bus,
     ...(options.logger ? { logger: options.logger } : {}),
     routes: [
-      { path: ROOT_PATH, adapters: [mqttAdapter, stompAdapter, linesAdapter, wampAdapter], recognize: true },
+      { path: ROOT_PATH, adapters: [mqttAdapter, stompAdapter, linesAdapter, wampAdapter, sipAdapter], recognize: true },
       { path: OCPP_PATH, adapters: [ocppAdapter], onNoMatch: 'close' },
     ],
     requestHandler(req, res) {

@@ -46,6 +46,8 @@ button{cursor:pointer} .muted{color:#5b6475}
 # OCPP station:     ${escape(ws)}/ocpp/CP-1   with Sec-WebSocket-Protocol ocpp1.6, ocpp2.0.1 or ocpp2.1
 # lines (template): wscat -s lines.protoplex.dev -c ${escape(ws)}/   then  SUB demo.#  /  PUB demo.hello hi
 # WAMP (autobahn):  new autobahn.Connection({ url: '${escape(ws)}/', realm: 'realm1' })   subscribe demo.a, call wamp.session.count
+# SIP (JsSIP):      new JsSIP.UA({ sockets: [new JsSIP.WebSocketInterface('${escape(ws)}/')], uri: 'sip:alice@example.com', password: 'alice' })
+#                   MESSAGE sip:bob@example.com, call bob; MESSAGE sip:chat@example.com publishes on sip/chat
 </pre>
 <p class="muted">Topics cross protocols through the bus: an MQTT publish on <code>demo/a</code> reaches STOMP <code>/topic/demo.a</code>,
 lines <code>demo.a</code> and WAMP <code>demo.a</code> (realm <code>realm1</code>); OCPP station traffic appears on <code>ocpp/cp/{identity}/{Action}</code>.</p>
@@ -54,6 +56,7 @@ lines <code>demo.a</code> and WAMP <code>demo.a</code> (realm <code>realm1</code
 <div class="card"><h2>STOMP sessions and destinations</h2><div id="stomp" class="muted">none</div></div>
 <div class="card"><h2>OCPP stations</h2><div id="ocpp" class="muted">none</div></div>
 <div class="card"><h2>WAMP sessions, subscriptions and registrations</h2><div id="wamp" class="muted">none</div></div>
+<div class="card"><h2>SIP registrations and recent calls</h2><div id="sip" class="muted">none</div></div>
 </div>
 <h2>IANA WebSocket Subprotocol Name Registry</h2>
 <table><thead><tr><th>id</th><th>name</th><th>spec</th><th>served by</th><th>connections</th></tr></thead><tbody>
@@ -79,6 +82,7 @@ async function refresh() {
     if (s.stomp) document.getElementById('stomp').innerHTML = '<p>Sessions</p>' + list(s.stomp.sessions, (x) => '<li>' + esc(x.id) + ' ' + esc(x.version) + ' ' + x.subscriptions.map((t) => '<code>' + esc(t.destination) + '</code>').join(' ') + '</li>') + '<p>Destinations</p>' + list(s.stomp.destinations, (d) => '<li><code>' + esc(d.destination) + '</code> ' + d.kind + ' · ' + d.subscribers + ' subscribers · ' + d.queued + ' queued</li>');
     if (s.ocpp) document.getElementById('ocpp').innerHTML = list(s.ocpp.stations, (x) => '<li data-v="' + esc(x.identity) + '" data-p="' + esc(x.protocol) + '"><code>' + esc(x.identity) + '</code> ' + esc(x.protocol) + ' · last ' + esc(x.lastAction ?? '-') + ' ' + (x.lastMessageAt ? new Date(x.lastMessageAt).toLocaleTimeString() : '') + ' <button onclick="sendCommand(\\'' + esc(x.identity) + '\\', \\'Reset\\')">Reset</button></li>');
     if (s.wamp) document.getElementById('wamp').innerHTML = s.wamp.realms.map((r) => '<p>Realm <code>' + esc(r.name) + '</code></p>' + list(r.sessions, (x) => '<li>' + x.session + ' ' + esc(x.authid) + ' (' + esc(x.authrole) + ', ' + esc(x.serializer) + ')</li>') + '<p>Subscriptions</p>' + list(r.subscriptions, (x) => '<li><code>' + esc(x.uri) + '</code> ' + esc(x.match) + ' · ' + x.subscribers + '</li>') + '<p>Registrations</p>' + list(r.registrations, (x) => '<li><code>' + esc(x.uri) + '</code> ' + esc(x.match) + '/' + esc(x.invoke) + ' · ' + x.callees + '</li>')).join('');
+    if (s.sip) document.getElementById('sip').innerHTML = '<p>Domain <code>' + esc(s.sip.domain) + '</code></p><p>Registrations</p>' + list(s.sip.registrations, (b) => '<li><code>' + esc(b.aor) + '</code> ' + esc(b.userAgent ?? '') + ' · expires ' + new Date(b.expires).toLocaleTimeString() + '</li>') + '<p>Recent calls</p>' + list(s.sip.calls, (c) => '<li>' + new Date(c.started).toLocaleTimeString() + ' <code>' + esc(c.from) + '</code> → <code>' + esc(c.to) + '</code> ' + (c.status === undefined ? 'ringing' : c.status) + (c.ended ? ' · ended ' + new Date(c.ended).toLocaleTimeString() : '') + '</li>');
   } catch {}
 }
 refresh(); setInterval(refresh, 2000);
