@@ -1,3 +1,5 @@
+import { createMemoryBus, type Bus } from '@protoplex/core';
+import { createTestHarness } from '@protoplex/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createSipRig, DOMAIN, getHeader, getHeaders, settle, type TestUa } from './_test-ua.js';
 import type { SipRequest, SipResponse } from './message.js';
@@ -330,5 +332,28 @@ describe('application API and bus', () => {
     expect(getHeader(message!, 'content-type')).toBe('text/plain');
     bob.peer.close();
     expect(bus.hasSubscribers?.('sip/bob')).toBe(false);
+  });
+
+  it('builds no bus message for a bridge name nobody subscribed to', async () => {
+    const memory = createMemoryBus();
+    let published = 0;
+    const bus: Bus = {
+      publish: (message) => {
+        published++;
+        return memory.publish(message);
+      },
+      subscribe: (filter, handler, options) => memory.subscribe(filter, handler, options),
+      hasSubscribers: (topic, except) => memory.hasSubscribers(topic, except),
+    };
+    const rig = createSipRig({ bus: true, bridge: ['chat'] }, createTestHarness({ bus }));
+    const alice = await rig.registered('alice');
+    alice.send(alice.request('MESSAGE', `sip:chat@${DOMAIN}`, { body: 'nobody listens' }));
+    await settle();
+    expect(alice.final().status).toBe(200);
+    expect(published).toBe(0);
+    memory.subscribe('sip/#', () => {});
+    alice.send(alice.request('MESSAGE', `sip:chat@${DOMAIN}`, { body: 'now somebody does' }));
+    await settle();
+    expect(published).toBe(1);
   });
 });

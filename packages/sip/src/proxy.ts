@@ -284,7 +284,9 @@ export class SipProxy {
     if (unsupported) return transaction.reply(420, { headers: [['Unsupported', unsupported]] });
     const to = addressUri(getHeader(request, 'to'));
     // §10.3 step 5: the AOR must be valid for the domain.
-    if (!to || (to.scheme !== 'sip' && to.scheme !== 'sips') || to.user === undefined) return transaction.reply(404, { reason: 'Bad Address Of Record' });
+    // RFC 4475 §3.3.8: an AOR that is not a SIP URI at all is a bad request.
+    if (!to || (to.scheme !== 'sip' && to.scheme !== 'sips')) return transaction.reply(400, { reason: 'To Is Not A SIP URI' });
+    if (to.user === undefined) return transaction.reply(404, { reason: 'Bad Address Of Record' });
     if (!this.isOurHost(to.host)) return transaction.reply(404, { reason: 'Address Of Record Not Served' });
     if (!this.auth.enabled) return this.registrar.register(transaction, to);
     this.auth.check(request, false, transaction.flow.connection.request.remoteAddress).then(

@@ -5,7 +5,8 @@
  */
 import { CloseCode, ProtocolError, ProtocolErrorCode, limitCloseReason, toProtocolError, type AdapterContext, type Connection, type Session } from '@protoplex/core';
 import type { Flow } from './flow.js';
-import type { SipRequest } from './message.js';
+import { getHeader, type SipRequest } from './message.js';
+import { parseNameAddr } from './headers.js';
 import { parseMessage, type ParseResult } from './parser.js';
 import { createResponse } from './serializer.js';
 import type { SipService } from './service.js';
@@ -63,7 +64,10 @@ export class SipSession implements Session {
    */
   private refuse(result: Extract<ParseResult, { ok: false }>, isBinary: boolean): void {
     if (result.partial && result.partial.method !== 'ACK') {
-      this.flow.send(createResponse(result.partial, result.status, { reason: result.reason, toTag: tag() }));
+      // The To is copied as it came; a tag is added only to one that parses, not to a broken one.
+      const to = getHeader(result.partial, 'to');
+      const toTag = to !== undefined && parseNameAddr(to) ? tag() : undefined;
+      this.flow.send(createResponse(result.partial, result.status, { reason: result.reason, toTag }));
     } else this.context.log.debug({ reason: result.reason, isBinary }, 'sip message refused and dropped');
     this.bad++;
     if (this.bad >= this.service.options.maxBadMessages) {
