@@ -15,4 +15,6 @@ export const loads: Readonly<Record<string, () => Promise<LoadGenerator>>> = {
   'wamp-fanout': async () => (await import('./wamp.js')).wampFanoutLoad,
   'wamp-calls': async () => (await import('./wamp.js')).wampCallsLoad,
   'wamp-flood': async () => (await import('./wamp.js')).wampFloodLoad,
+  'sip-register': async () => (await import('./sip.js')).sipRegisterLoad,
+  'sip-message': async () => (await import('./sip.js')).sipMessageLoad,
 };

@@ -6,6 +6,7 @@ import { handshake } from './handshake.js';
 import { idleMemory } from './idle-memory.js';
 import { mqttIdleMemory, mqttQos0Fanout, mqttQos0Fanout1k, mqttQos1P2p } from './mqtt.js';
 import { ocppCalls, ocppCalls201 } from './ocpp.js';
+import { sipMessage, sipRegister } from './sip.js';
 import { stompQueueClientIndividual, stompTopicFanout, stompTopicFanout256 } from './stomp.js';
 import { wampCalls, wampFanout10, wampFanout100, wampFlood } from './wamp.js';
 
@@ -29,4 +30,6 @@ export const scenarios: readonly Scenario[] = [
   wampFanout100,
   wampCalls,
   wampFlood,
+  sipRegister,
+  sipMessage,
 ];

@@ -1,14 +1,15 @@
 /**
  * Subjects for the adapter scenarios: each adapter package's factory under @protoplex/server,
- * alone (`protoplex-mqtt`, `protoplex-stomp`, `protoplex-ocpp`, `protoplex-wamp`) or all of them
- * on one server and one bus, mounted as apps/demo mounts them (`protoplex-all`).
+ * alone (`protoplex-mqtt`, `protoplex-stomp`, `protoplex-ocpp`, `protoplex-wamp`, `protoplex-sip`)
+ * or all of them on one server and one bus, mounted as apps/demo mounts them (`protoplex-all`).
  *
- * Loaded dynamically and looked up by factory name only (`mqtt`, `stomp`, `ocpp`, `wamp`,
+ * Loaded dynamically and looked up by factory name only (`mqtt`, `stomp`, `ocpp`, `wamp`, `sip`,
  * `lines`): a package that does not load or export its factory yet makes the scenario skip, and
  * no type or constant of an adapter package is imported, so renames inside them do not break the
  * bench.
  */
 import type { ProtocolAdapter } from '@protoplex/core';
+import { SIP_DOMAIN, sipUsers } from '../load/sip.js';
 import { startProtoplex } from './protoplex.js';
 import { UnavailableError, type ServerFactory } from './types.js';
 
@@ -58,6 +59,19 @@ async function wampAdapter(): Promise<ProtocolAdapter> {
   return (await factory('@protoplex/wamp', 'wamp'))({ realms: ['realm1'] });
 }
 
+/**
+ * The SIP registrar and proxy for `example.com`. With `sipUsers: n` (the SIP scenarios, alone
+ * and all mounted alike) it serves the load's users `user0`... with digest (`sipAuth: true`) or
+ * as an open registrar (`sipAuth: false`: the MESSAGE relay needs no digest), otherwise with its
+ * defaults (no bus); in the other scenarios' all-mounted server, as apps/demo mounts it: users
+ * alice/alice and bob/bob, on the bus, `sip:chat@example.com` bridged to `sip/chat`.
+ */
+async function sipAdapter(options: Readonly<Record<string, unknown>>): Promise<ProtocolAdapter> {
+  const sip = await factory('@protoplex/sip', 'sip');
+  if (typeof options.sipUsers !== 'number') return sip({ domain: SIP_DOMAIN, users: { alice: 'alice', bob: 'bob' }, bus: true, bridge: ['chat'] });
+  return sip({ domain: SIP_DOMAIN, users: sipUsers(options.sipUsers), ...(options.sipAuth === false ? { authenticate: false } : {}) });
+}
+
 async function linesAdapter(): Promise<ProtocolAdapter> {
   return (await factory('@protoplex/adapter-template', 'lines'))();
 }
@@ -71,25 +85,35 @@ export const protoplexStomp: ServerFactory = async () => startProtoplex({ adapte
 
 export const protoplexWamp: ServerFactory = async () => startProtoplex({ adapters: [await wampAdapter()] });
 
+export const protoplexSip: ServerFactory = async (options) => startProtoplex({ adapters: [await sipAdapter(options)] });
+
 export const protoplexOcpp: ServerFactory = async (options) =>
   startProtoplex({ routes: [{ path: OCPP_PATH, adapters: [await ocppAdapter(options)] }] });
 
 /**
  * Every demo adapter on one server and one in-memory bus, routed as apps/demo/src/demo.ts does:
- * MQTT, STOMP, WAMP (realm `realm1`) and the template's lines adapter on `/` (with first-message
- * recognition), OCPP on `/ocpp/:identity` (closing connections that offer no OCPP version). Each
- * adapter has the options of its alone subject (MQTT without `$SYS`, OCPP answering
- * StatusNotification and Heartbeat, WAMP on `realm1`; `validate` as given),
+ * MQTT, STOMP, WAMP (realm `realm1`), SIP (`example.com`) and the template's lines adapter on `/`
+ * (with first-message recognition), OCPP on `/ocpp/:identity` (closing connections that offer no
+ * OCPP version). Each adapter has the options of its alone subject (MQTT without `$SYS`, OCPP
+ * answering StatusNotification and Heartbeat, WAMP on `realm1`; `validate` and the SIP users as
+ * given),
  * so the difference to alone is what the other adapters cost by being there: their `setup`,
  * their bus subscriptions, and the bus messages they make or receive because of the others.
  */
 export const protoplexAll: ServerFactory = async (options) => {
-  const [mqtt, stomp, wamp, lines, ocpp] = await Promise.all([mqttAdapter(), stompAdapter(), wampAdapter(), linesAdapter(), ocppAdapter(options)]);
+  const [mqtt, stomp, wamp, sip, lines, ocpp] = await Promise.all([
+    mqttAdapter(),
+    stompAdapter(),
+    wampAdapter(),
+    sipAdapter(options),
+    linesAdapter(),
+    ocppAdapter(options),
+  ]);
   return startProtoplex({
     routes: [
       // Recognition by first message, as the demo serves clients that offer no subprotocol; the
       // bench's clients all offer one, which is negotiated as without it.
-      { path: '/', adapters: [mqtt, stomp, wamp, lines], recognize: true },
+      { path: '/', adapters: [mqtt, stomp, wamp, sip, lines], recognize: true },
       { path: OCPP_PATH, adapters: [ocpp], onNoMatch: 'close' },
     ],
   });

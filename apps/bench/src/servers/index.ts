@@ -17,5 +17,9 @@ export const servers: Readonly<Record<string, () => Promise<ServerFactory>>> = {
   'protoplex-wamp': async () => (await import('./adapters.js')).protoplexWamp,
   'ws-wamp': async () => (await import('./wamp-refs.js')).wsWamp,
   'fox-wamp': async () => (await import('./wamp-refs.js')).foxWamp,
+  'protoplex-sip': async () => (await import('./adapters.js')).protoplexSip,
+  'ws-sip-canned': async () => (await import('./sip-refs.js')).wsSipCanned,
+  'ws-sip-relay': async () => (await import('./sip-refs.js')).wsSipRelay,
+  kamailio: async () => (await import('./sip-refs.js')).kamailio,
   'protoplex-all': async () => (await import('./adapters.js')).protoplexAll,
 };
