@@ -17,6 +17,8 @@ export class Flow {
   /** AORs that proved their credentials on this flow (REGISTER or 407), and may send as themselves. */
   readonly identities = new Set<string>();
   open = true;
+  /** The last From (without its tag) that passed the identity check, and its AOR. */
+  lastFrom: { readonly key: string; readonly aor: string } | undefined;
   /**
    * The session's one exit path, for failures in async continuations (a hook that throws):
    * answers `request` with 500 when given, then closes. Set by the session.

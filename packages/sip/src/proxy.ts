@@ -7,7 +7,7 @@
 import type { Logger } from '@protoplex/core';
 import type { Authenticator } from './auth.js';
 import type { Flow, FlowTable } from './flow.js';
-import { formatVia, parseCSeq, parseNameAddr, parseVia, splitHeaderValues, tagOf } from './headers.js';
+import { formatVia, parseCSeq, parseNameAddr, parseVia, splitHeaderValues, tagOf, type Via } from './headers.js';
 import { getHeader, getHeaders, type SipHeader, type SipRequest, type SipResponse } from './message.js';
 import { addressUri, type Binding, type Registrar } from './registrar.js';
 import { createResponse } from './serializer.js';
@@ -27,6 +27,7 @@ const NO_EXTENSIONS: ReadonlySet<string> = new Set();
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'NOTIFY']);
 const COMPLETED_ELSEWHERE = 'SIP;cause=200;text="Call completed elsewhere"';
 const MAX_CALLS = 50;
+const URI_CACHE_SIZE = 1024;
 
 export interface ProxyOptions {
   readonly domain: string;
@@ -67,6 +68,7 @@ const replaceHeader = (headers: SipHeader[], index: number, value: string): void
 export class SipProxy {
   private readonly calls: (SipCallInfo & { status?: number; ended?: number })[] = [];
   private readonly hostLower: string;
+  private readonly uris = new Map<string, SipUri>();
   private readonly domainLower: string;
 
   constructor(
@@ -87,11 +89,12 @@ export class SipProxy {
   // ------------------------------------------------------------------ requests
 
   handleRequest(flow: Flow, request: SipRequest): void {
-    markReceived(flow, request);
-    if (request.method === 'ACK') return this.ack(flow, request);
-    if (request.method === 'CANCEL') return this.cancel(flow, request);
-    const key = serverKey(flow, request);
-    if (key === undefined) return;
+    // The parser guarantees a Via that parses; it is read once here for `received` and the key.
+    const top = markReceived(flow, request);
+    if (!top) return;
+    if (request.method === 'ACK') return this.ack(flow, request, top);
+    if (request.method === 'CANCEL') return this.cancel(flow, request, top);
+    const key = serverKey(flow, request, top);
     const existing = this.transactions.servers.get(key);
     if (existing) {
       existing.retransmission();
@@ -142,11 +145,12 @@ export class SipProxy {
       return transaction.reply(403, { reason: 'Relaying Forbidden' });
     }
 
-    // §8.2.2.1: a scheme we do not serve.
-    const scheme = uriScheme(request.uri)?.toLowerCase();
-    if (scheme !== 'sip' && scheme !== 'sips') return transaction.reply(416);
-    const uri = parseUri(request.uri);
-    if (!uri) return transaction.reply(400, { reason: 'Bad Request-URI' });
+    const uri = this.requestUri(request.uri);
+    if (!uri) {
+      // §8.2.2.1: a scheme we do not serve; otherwise the URI is broken.
+      const scheme = uriScheme(request.uri)?.toLowerCase();
+      return scheme !== 'sip' && scheme !== 'sips' ? transaction.reply(416) : transaction.reply(400, { reason: 'Bad Request-URI' });
+    }
     if (request.method === 'REGISTER') return this.register(transaction, uri);
     if (!this.isOurHost(uri.host)) {
       // A request straight to a registered contact (a peer that does not record-route).
@@ -159,6 +163,20 @@ export class SipProxy {
     // §16.3 step 3: MF 0 may still be answered for OPTIONS, by the proxy itself.
     if (maxForwards <= 0) return request.method === 'OPTIONS' ? this.options200(transaction) : transaction.reply(483);
     this.authorized(transaction, () => this.toUser(transaction, uri, maxForwards));
+  }
+
+  /**
+   * The Request-URI parsed, from a small cache: a relay sees the same few URIs (each user's
+   * AOR) over and over. Parsed URIs are never mutated, so sharing them is safe.
+   */
+  private requestUri(text: string): SipUri | undefined {
+    const cached = this.uris.get(text);
+    if (cached !== undefined) return cached;
+    const uri = parseUri(text);
+    if (!uri) return undefined;
+    if (this.uris.size >= URI_CACHE_SIZE) this.uris.clear();
+    this.uris.set(text, uri);
+    return uri;
   }
 
   /** Requests for the server's own URI (§8.2.1, §10.3, §11). */
@@ -257,10 +275,19 @@ export class SipProxy {
   private authorized(transaction: ServerTransaction, next: () => void): void {
     const request = transaction.request;
     if (!this.auth.enabled || tagOf(getHeader(request, 'to') ?? '') !== undefined) return next();
-    const fromUri = addressUri(getHeader(request, 'from'));
+    const from = getHeader(request, 'from') ?? '';
+    // A UA sends the same From but for its tag on every request: the flow remembers the last one.
+    const flow = transaction.flow;
+    const tagAt = from.lastIndexOf(';tag=');
+    const fromKey = tagAt >= 0 && from.indexOf(';', tagAt + 1) < 0 ? from.slice(0, tagAt) : undefined;
+    if (fromKey !== undefined && fromKey === flow.lastFrom?.key && flow.identities.has(flow.lastFrom.aor)) return next();
+    const fromUri = addressUri(from);
     if (!fromUri) return transaction.reply(400, { reason: 'Bad From' });
     const fromAor = aorOf(fromUri);
-    if (transaction.flow.identities.has(fromAor)) return next();
+    if (flow.identities.has(fromAor)) {
+      if (fromKey !== undefined) flow.lastFrom = { key: fromKey, aor: fromAor };
+      return next();
+    }
     if (!this.isOurHost(fromUri.host)) return transaction.reply(403, { reason: 'Relaying Forbidden' });
     this.auth.check(request, true, transaction.flow.connection.request.remoteAddress).then(
       (outcome) => {
@@ -385,9 +412,8 @@ export class SipProxy {
 
   // ------------------------------------------------------------------ ACK and CANCEL
 
-  private ack(flow: Flow, request: SipRequest): void {
-    const key = serverKey(flow, request, 'ACK');
-    const transaction = key === undefined ? undefined : this.transactions.servers.get(key);
+  private ack(flow: Flow, request: SipRequest, top: Via): void {
+    const transaction = this.transactions.servers.get(serverKey(flow, request, top, 'ACK'));
     if (transaction && transaction.state === 'completed') {
       // §17.2.1: the ACK of our non-2xx answer ends here (the branch's own ACK went downstream).
       transaction.acknowledged();
@@ -423,9 +449,8 @@ export class SipProxy {
     return uri ? this.registrar.byContact(uri)?.flow : undefined;
   }
 
-  private cancel(flow: Flow, request: SipRequest): void {
-    const key = serverKey(flow, request, 'INVITE');
-    const invite = key === undefined ? undefined : this.transactions.servers.get(key);
+  private cancel(flow: Flow, request: SipRequest, top: Via): void {
+    const invite = this.transactions.servers.get(serverKey(flow, request, top, 'INVITE'));
     // §16.10: a CANCEL that matches nothing gets 481; one that matches is answered 200 at once.
     if (!invite) {
       flow.send(createResponse(request, 481, { toTag: 'x' + Math.random().toString(36).slice(2, 10) }));
@@ -582,7 +607,8 @@ function rank(status: number): number {
 function withoutTopVia(response: SipResponse): SipResponse {
   const headers = response.headers.slice();
   const index = headers.findIndex((h) => h.key === 'via');
-  if (index >= 0) {
+  if (index >= 0 && !headers[index]!.value.includes(',')) headers.splice(index, 1);
+  else if (index >= 0) {
     const values = splitHeaderValues(headers[index]!.value);
     if (values.length > 1) replaceHeader(headers, index, values.slice(1).join(', '));
     else headers.splice(index, 1);
@@ -595,23 +621,27 @@ function withoutTopVia(response: SipResponse): SipResponse {
  * when the UA asked with `rport` (RFC 3581). Over WebSocket the answer goes back on the same
  * connection anyway; the parameters tell the UA its public address.
  */
-function markReceived(flow: Flow, request: SipRequest): void {
+function markReceived(flow: Flow, request: SipRequest): Via | undefined {
   const index = request.headers.findIndex((h) => h.key === 'via');
-  if (index < 0) return;
-  const vias = parseVia(request.headers[index]!.value);
+  if (index < 0) return undefined;
+  const line = request.headers[index]!.value;
+  const vias = parseVia(line);
   const top = vias?.[0];
-  if (!vias || !top) return;
+  if (!vias || !top) return undefined;
   const address = flow.connection.request.remoteAddress;
-  let changed = false;
-  if (top.host !== address && top.host !== `[${address}]`) {
+  const received = top.host !== address && top.host !== `[${address}]` && top.params.received !== address;
+  const rport = 'rport' in top.params && top.params.rport === null;
+  if (!received && !rport) return top;
+  if (received && !rport && vias.length === 1 && !('received' in top.params)) {
+    // The common case (one Via on the line, nothing to rewrite): append, without re-serializing.
     top.params.received = address;
-    changed = true;
+    replaceHeader(request.headers, index, `${line};received=${address}`);
+    return top;
   }
-  if ('rport' in top.params && top.params.rport === null) {
-    top.params.rport = String(flow.connection.request.remotePort);
-    changed = true;
-  }
-  if (changed) replaceHeader(request.headers, index, vias.map(formatVia).join(', '));
+  if (received) top.params.received = address;
+  if (rport) top.params.rport = String(flow.connection.request.remotePort);
+  replaceHeader(request.headers, index, vias.map(formatVia).join(', '));
+  return top;
 }
 
 function targetOf(binding: Binding): Target {

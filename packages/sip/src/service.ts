@@ -50,7 +50,11 @@ export class SipService {
   private readonly topics: TopicMapper;
   private readonly listeners = new Set<(change: SipRegistrationChange) => void>();
 
+  /** The parser's limits, one object for every message. */
+  readonly limits: { readonly maxMessageSize: number };
+
   constructor(readonly options: ResolvedSipOptions) {
+    this.limits = { maxMessageSize: options.maxMessageSize };
     this.topics = createTopicMapper({ separator: '/', busPrefix: options.busPrefix });
   }
 

@@ -45,7 +45,7 @@ export class SipSession implements Session {
         if (data === PONG) return;
       } else if (isCrlfBytes(data, 4)) return void this.connection.send(PONG);
       else if (isCrlfBytes(data, 2)) return;
-      const result = parseMessage(data, { maxMessageSize: this.service.options.maxMessageSize });
+      const result = parseMessage(data, this.service.limits);
       if (!result.ok) return this.refuse(result, isBinary);
       this.bad = 0;
       const message = result.message;

@@ -16,7 +16,7 @@ import { BRANCH_MAGIC } from './constants.js';
 import type { Flow } from './flow.js';
 import { getHeader, type SipHeader, type SipRequest, type SipResponse } from './message.js';
 import { createResponse } from './serializer.js';
-import { parseCSeq, parseVia, tagOf } from './headers.js';
+import { parseCSeq, parseVia, tagOf, type Via } from './headers.js';
 
 /** Where a transaction's answers go: the server transaction of a proxied request, or the application. */
 export interface ResponseSink {
@@ -30,6 +30,7 @@ export interface TransactionTimers {
   readonly inviteTimeout: number;
 }
 
+/** RFC 3261 §19.3: tags are random, with at least 32 bits of randomness. Made only when a response of our own needs one. */
 const random = (): string => randomBytes(6).toString('hex');
 
 /** Server transaction states (§17.2). `accepted` is RFC 6026's, after a 2xx to an INVITE. */
@@ -40,8 +41,7 @@ export class ServerTransaction implements ResponseSink {
   lastResponse: SipResponse | undefined;
   /** Epoch ms at which the transaction ends (Timer H / L), Infinity while proceeding. */
   deadline = Infinity;
-  /** The To tag of the responses this server makes itself (§8.2.6.2: one per transaction). */
-  readonly toTag = random();
+  private tag: string | undefined;
   /** Called once when the transaction ends. */
   onTerminated: (() => void) | undefined;
   /** The proxy's state for a forwarded request (its branches), when it was forwarded. */
@@ -56,6 +56,11 @@ export class ServerTransaction implements ResponseSink {
 
   get isInvite(): boolean {
     return this.request.method === 'INVITE';
+  }
+
+  /** The To tag of the responses this server makes itself (§8.2.6.2: one per transaction), made when first needed. */
+  get toTag(): string {
+    return (this.tag ??= random());
   }
 
   /** Answers with a response made from the request (§8.2.6), with this transaction's To tag. */
@@ -212,6 +217,22 @@ export class ClientTransaction {
   }
 }
 
+/** The branch of the first Via of a line, read without parsing it (one of ours: `;branch=` then the value). */
+function branchOf(line: string): string | undefined {
+  const at = line.indexOf(';branch=');
+  if (at < 0) return undefined;
+  const start = at + 8;
+  let end = start;
+  while (end < line.length) {
+    const c = line.charCodeAt(end);
+    if (c === 0x3b /* ; */ || c === 0x2c /* , */ || c === 0x20 || c === 0x09) break;
+    end++;
+  }
+  // A comma before the branch means it belongs to a later Via of the line: parse instead.
+  const comma = line.indexOf(',');
+  return comma >= 0 && comma < at ? undefined : line.slice(start, end);
+}
+
 export function clientKey(branch: string, method: string): string {
   return `${branch} ${method === 'ACK' ? 'INVITE' : method}`;
 }
@@ -222,15 +243,12 @@ export function clientKey(branch: string, method: string): string {
  * branches are only unique per UA. Requests from pre-3261 peers fall back to the §17.2.3 rule
  * of Call-ID, CSeq, From tag and the whole top Via.
  */
-export function serverKey(flow: Flow, request: SipRequest, method: string = request.method): string | undefined {
-  const topVia = getHeader(request, 'via');
-  if (topVia === undefined) return undefined;
-  const via = parseVia(topVia)?.[0];
-  if (!via) return undefined;
+export function serverKey(flow: Flow, request: SipRequest, topVia: Via, method: string = request.method): string {
   const m = method === 'ACK' ? 'INVITE' : method;
-  if (via.branch !== undefined && via.branch.startsWith(BRANCH_MAGIC)) return `${flow.n} ${via.branch} ${via.host}:${via.port ?? ''} ${m}`;
+  const branch = topVia.branch;
+  if (branch !== undefined && branch.length > BRANCH_MAGIC.length && branch.startsWith(BRANCH_MAGIC)) return `${flow.n} ${branch} ${topVia.host}:${topVia.port ?? ''} ${m}`;
   const cseq = parseCSeq(getHeader(request, 'cseq') ?? '');
-  return `${flow.n} ~ ${getHeader(request, 'call-id')} ${cseq?.seq} ${tagOf(getHeader(request, 'from') ?? '')} ${topVia} ${m}`;
+  return `${flow.n} ~ ${getHeader(request, 'call-id')} ${cseq?.seq} ${tagOf(getHeader(request, 'from') ?? '')} ${topVia.host}:${topVia.port ?? ''} ${topVia.branch ?? ''} ${m}`;
 }
 
 /** The ACK of a non-2xx final answer to `invite` (§17.1.1.3). */
@@ -304,10 +322,13 @@ export class TransactionLayer implements Watched {
 
   /** Where a response from downstream belongs (§17.1.3): its top Via branch and CSeq method. */
   match(response: SipResponse): ClientTransaction | undefined {
-    const via = parseVia(getHeader(response, 'via') ?? '')?.[0];
+    const top = getHeader(response, 'via');
     const cseq = parseCSeq(getHeader(response, 'cseq') ?? '');
-    if (!via?.branch || !cseq) return undefined;
-    return this.clients.get(clientKey(via.branch, cseq.method));
+    if (top === undefined || !cseq) return undefined;
+    // The top Via is ours (the parser checked its grammar): its branch names the transaction,
+    // and a branch we did not make matches nothing.
+    const branch = branchOf(top) ?? parseVia(top)?.[0]?.branch;
+    return branch === undefined ? undefined : this.clients.get(clientKey(branch, cseq.method));
   }
 
   /** Every transaction on a flow that just closed. */
