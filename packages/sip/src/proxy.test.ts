@@ -6,6 +6,7 @@ import type { SipRequest, SipResponse } from './message.js';
 
 const requests = (ua: TestUa, method?: string): SipRequest[] => ua.take().filter((m): m is SipRequest => m.kind === 'request' && (method === undefined || m.method === method));
 const statuses = (messages: SipResponse[]): number[] => messages.map((m) => m.status);
+const ALICE = `sip:alice@${DOMAIN}`;
 const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n';
 
 describe('proxy: MESSAGE between registered users', () => {
@@ -86,6 +87,35 @@ describe('proxy: MESSAGE between registered users', () => {
     expect(alice.responses()).toEqual([]);
     rig.harness.clock.advance(2000);
     expect(alice.final().status).toBe(408);
+  });
+});
+
+describe('proxy: GRUU (RFC 5627 §3.3)', () => {
+  it('routes a request to a public GRUU to that instance only, and a lapsed GRUU gets 480', async () => {
+    const rig = createSipRig();
+    const home = await rig.ua('alice');
+    const ok = await home.register({ contactParams: ';+sip.instance="<urn:uuid:00000000-0000-0000-0000-000000000001>"', headers: ['Supported: gruu'] });
+    const pub = /pub-gruu="([^"]+)"/.exec(getHeaders(ok, 'contact')[0]!)![1]!;
+    const temp = /temp-gruu="([^"]+)"/.exec(getHeaders(ok, 'contact')[0]!)![1]!;
+    const office = await rig.registered('alice');
+    const bob = await rig.registered('bob');
+    bob.send(bob.request('MESSAGE', pub, { to: ALICE, body: 'to home only' }));
+    await settle();
+    const [atHome] = requests(home, 'MESSAGE');
+    expect(atHome!.uri).toBe(home.contact);
+    expect(requests(office, 'MESSAGE')).toEqual([]);
+    home.reply(atHome!, 200, { toTag: 'h' });
+    expect(bob.final().status).toBe(200);
+    bob.send(bob.request('MESSAGE', temp, { to: ALICE, body: 'by the temporary one' }));
+    await settle();
+    const [byTemp] = requests(home, 'MESSAGE');
+    expect(byTemp!.body).toBe('by the temporary one');
+    home.reply(byTemp!, 200, { toTag: 'h2' });
+    expect(bob.final().status).toBe(200);
+    home.peer.close();
+    bob.send(bob.request('MESSAGE', pub, { to: ALICE, body: 'gone' }));
+    await settle();
+    expect(bob.final().status).toBe(480);
   });
 });
 
