@@ -138,7 +138,74 @@ export const COMPACT_FORMS: Readonly<Record<string, string>> = Object.freeze({
   y: 'identity', // RFC 8224
 });
 
-// The spellings clients actually send, so the hot path skips toLowerCase for them.
+/**
+ * A fixed set of spellings found in a range of units (a text as one byte per UTF-16 unit, see
+ * `toUnits` in uri.ts) without copying it: by length and first letter, then one comparison,
+ * letter case ignored when `foldCase`. Tables of a few KB, built once at load, never grown.
+ */
+export class Spellings {
+  /** Each spelling as given; `find` says when the range is exactly this one. */
+  readonly names: string[] = [];
+  readonly values: string[] = [];
+  /** Whether the last successful `find` matched the spelling exactly (letter case too). */
+  exact = false;
+  private readonly first = new Int16Array(32 << 5).fill(-1);
+  private readonly next: number[] = [];
+  private readonly offsets: number[] = [];
+  private readonly chars: number[] = [];
+  // Lower-case letters where `chars` has a letter; 0x100 (matched by no unit) elsewhere.
+  private readonly folded: number[] = [];
+
+  constructor(
+    entries: Iterable<readonly [name: string, value: string]>,
+    private readonly foldCase: boolean,
+  ) {
+    const seen = new Set<string>();
+    for (const [name, value] of entries) {
+      const id = foldCase ? name.toLowerCase() : name;
+      if (name.length === 0 || name.length > 31 || seen.has(id)) continue;
+      seen.add(id);
+      const slot = (name.length << 5) | (name.charCodeAt(0) & 31);
+      this.offsets.push(this.chars.length);
+      for (let i = 0; i < name.length; i++) {
+        const code = name.charCodeAt(i);
+        if (code > 0x7f) throw new Error(`not ASCII: ${name}`);
+        const letter = (code | 0x20) >= 0x61 && (code | 0x20) <= 0x7a;
+        this.chars.push(code);
+        this.folded.push(letter ? code | 0x20 : 0x100);
+      }
+      this.next.push(this.first[slot]!);
+      this.first[slot] = this.names.length;
+      this.names.push(name);
+      this.values.push(value);
+    }
+  }
+
+  /** The index of the spelling equal to `units[start..end)`, or -1. */
+  find(units: Uint8Array, start: number, end: number): number {
+    const length = end - start;
+    if (length < 1 || length > 31) return -1;
+    const { chars, folded, offsets, next, foldCase } = this;
+    for (let index = this.first[(length << 5) | (units[start]! & 31)]!; index !== -1; index = next[index]!) {
+      const offset = offsets[index]!;
+      let exact = true;
+      let k = 0;
+      for (; k < length; k++) {
+        const code = units[start + k]!;
+        if (code === chars[offset + k]) continue;
+        if (!foldCase || (code | 0x20) !== folded[offset + k]) break;
+        exact = false;
+      }
+      if (k === length) {
+        this.exact = exact;
+        return index;
+      }
+    }
+    return -1;
+  }
+}
+
+// The header-name spellings clients actually send, each with its lower-case long form.
 const KNOWN_SPELLINGS = new Map<string, string>();
 for (const name of [
   'Via', 'From', 'To', 'Call-ID', 'Call-Id', 'CSeq', 'Contact', 'Content-Length', 'Content-Type', 'Max-Forwards',
@@ -155,6 +222,9 @@ for (const [letter, long] of Object.entries(COMPACT_FORMS)) {
   KNOWN_SPELLINGS.set(letter.toUpperCase(), long);
 }
 
+/** The same names for the parser, which finds them in the message text in any letter case (`values` are the `headerKey`s). */
+export const HEADER_SPELLINGS = new Spellings(KNOWN_SPELLINGS, true);
+
 /** The lower-case long form of a header name: `v`/`V`/`VIA` give `via` (RFC 3261 §7.3.1, §7.3.3). */
 export function headerKey(name: string): string {
   const known = KNOWN_SPELLINGS.get(name);
@@ -163,3 +233,9 @@ export function headerKey(name: string): string {
   if (lower.length === 1) return COMPACT_FORMS[lower] ?? lower;
   return lower;
 }
+
+/** The methods of RFC 3261 and its extensions, so a parsed method is the literal, not a copy. */
+export const METHOD_SPELLINGS = new Spellings(
+  ['INVITE', 'ACK', 'BYE', 'CANCEL', 'REGISTER', 'OPTIONS', 'MESSAGE', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'INFO', 'UPDATE', 'PRACK', 'PUBLISH'].map((method) => [method, method] as const),
+  false, // methods are case-sensitive (RFC 3261 §7.1)
+);

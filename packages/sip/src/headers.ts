@@ -5,7 +5,7 @@
  * whitespace left is SP and HTAB, and LWS around separators (SEMI, EQUAL, SLASH, COLON, COMMA) is
  * `*(SP / HTAB)` here. Every function is total: malformed input gives undefined, never a throw.
  */
-import { ALNUM, DIGIT, TOKEN, WORD, dict, hasClass, isHost, uriScheme } from './uri.js';
+import { ALNUM, DIGIT, TOKEN, UNIT_CLASSES, WORD, dict, hasClass, isHost, scanHost, scanUri, uriScheme } from './uri.js';
 
 const SP = 0x20;
 const HTAB = 0x09;
@@ -198,8 +198,13 @@ export interface Via {
  * index after it, or undefined.
  */
 function scanVia(text: string, i: number): { via: Via; end: number } | undefined {
-  const parts: string[] = [];
+  // sent-protocol = protocol-name SLASH protocol-version SLASH transport, each a token
   i = skipWs(text, i);
+  const protocolStart = i;
+  let nameEnd = 0;
+  let versionStart = 0;
+  let versionEnd = 0;
+  let transportStart = 0;
   for (let p = 0; p < 3; p++) {
     if (p > 0) {
       if (text.charCodeAt(i) !== 0x2f /* / */) return undefined;
@@ -207,9 +212,19 @@ function scanVia(text: string, i: number): { via: Via; end: number } | undefined
     }
     const end = scanToken(text, i);
     if (end === i) return undefined;
-    parts.push(text.slice(i, end).toUpperCase());
+    if (p === 0) nameEnd = end;
+    else if (p === 1) {
+      versionStart = i;
+      versionEnd = end;
+    } else transportStart = i;
     i = p < 2 ? skipWs(text, end) : end;
   }
+  const transport = upperAscii(text.slice(transportStart, i));
+  // Written without whitespace around the slashes (as everyone does), the text is the protocol.
+  const protocol =
+    versionStart === nameEnd + 1 && transportStart === versionEnd + 1
+      ? upperAscii(text.slice(protocolStart, i))
+      : `${upperAscii(text.slice(protocolStart, nameEnd))}/${upperAscii(text.slice(versionStart, versionEnd))}/${transport}`;
   const afterProtocol = i;
   i = skipWs(text, i);
   if (i === afterProtocol) return undefined; // LWS between sent-protocol and sent-by is required
@@ -244,7 +259,7 @@ function scanVia(text: string, i: number): { via: Via; end: number } | undefined
   }
   const parsed = parseParams(text, i);
   if (parsed === undefined) return undefined;
-  const via: Via = { protocol: parts.join('/'), transport: parts[2]!, host, params: parsed.params };
+  const via: Via = { protocol, transport, host, params: parsed.params };
   if (port !== undefined) via.port = port;
   const branch = parsed.params.branch;
   if (branch !== undefined) {
@@ -253,6 +268,15 @@ function scanVia(text: string, i: number): { via: Via; end: number } | undefined
     via.branch = branch;
   }
   return { via, end: parsed.end };
+}
+
+/** `text.toUpperCase()` for a token (ASCII), without the copy when it is upper-case already. */
+function upperAscii(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x61 && code <= 0x7a) return text.toUpperCase();
+  }
+  return text;
 }
 
 /** Every via-parm of one Via header value, or undefined if any is malformed (RFC 4475 §3.1.2.1 `;;,;,,`). */
@@ -527,6 +551,275 @@ export function isCallId(value: string): boolean {
     } else if (!hasClass(code, WORD)) return false;
   }
   return value.length > 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation without building anything, for `parseMessage`: the grammar of the parsers above
+// (parseVia, parseNameAddr, parseContacts, isRouteList, parseCSeq, parseDigits, isCallId) over
+// `units[start..end)`, the message text read as one byte per UTF-16 unit (`toUnits` in uri.ts),
+// so a header value is checked where it lies in the message. The property tests hold each of
+// these to the parser it mirrors.
+
+/** Index after the SP/HTAB run at `i` of `units`. */
+export function skipWsUnits(units: Uint8Array, i: number, end: number): number {
+  while (i < end) {
+    const code = units[i]!;
+    if (code !== SP && code !== HTAB) break;
+    i++;
+  }
+  return i;
+}
+
+function scanTokenUnits(units: Uint8Array, i: number, end: number): number {
+  while (i < end && (UNIT_CLASSES[units[i]!]! & TOKEN) !== 0) i++;
+  return i;
+}
+
+/** `scanQuoted` over units. */
+function scanQuotedUnits(units: Uint8Array, i: number, end: number): number {
+  if (i >= end || units[i] !== DQUOTE) return -1;
+  for (i++; i < end; i++) {
+    const code = units[i]!;
+    if (code === DQUOTE) return i + 1;
+    if (code === BACKSLASH) {
+      if (i + 1 >= end) return -1;
+      const next = units[i + 1]!;
+      if (next > 0x7f || next === 0x0a || next === 0x0d) return -1;
+      i++;
+    } else if ((code < 0x20 && code !== HTAB) || code === 0x7f) return -1;
+  }
+  return -1;
+}
+
+/** `scanGenValue` over units. */
+function scanGenValueUnits(units: Uint8Array, i: number, end: number): number {
+  while (i < end) {
+    const code = units[i]!;
+    if ((UNIT_CLASSES[code]! & TOKEN) !== 0 || code === 0x5b || code === 0x5d || code === 0x3a) i++;
+    else break;
+  }
+  return i;
+}
+
+/** Whether `units[start..end)` spells `branch` in any case (parameter names are case-insensitive, §7.3.1). */
+function isBranchName(units: Uint8Array, start: number, end: number): boolean {
+  return (
+    end - start === 6 &&
+    (units[start]! | 0x20) === 0x62 &&
+    (units[start + 1]! | 0x20) === 0x72 &&
+    (units[start + 2]! | 0x20) === 0x61 &&
+    (units[start + 3]! | 0x20) === 0x6e &&
+    (units[start + 4]! | 0x20) === 0x63 &&
+    (units[start + 5]! | 0x20) === 0x68
+  );
+}
+
+/**
+ * `parseParams` as a check: the index after the parameters and the whitespace after them, or
+ * -1. With `via`, the first `branch` must have a token value (via-branch = "branch" EQUAL token).
+ */
+function checkParams(units: Uint8Array, i: number, end: number, via: boolean): number {
+  let branchSeen = !via;
+  i = skipWsUnits(units, i, end);
+  while (i < end && units[i] === SEMI) {
+    const nameStart = skipWsUnits(units, i + 1, end);
+    const nameEnd = scanTokenUnits(units, nameStart, end);
+    if (nameEnd === nameStart) return -1;
+    // A repeated name keeps its first value, so only the first branch is held to via-branch.
+    const branch = !branchSeen && isBranchName(units, nameStart, nameEnd);
+    if (branch) branchSeen = true;
+    let j = skipWsUnits(units, nameEnd, end);
+    if (j < end && units[j] === EQUAL) {
+      const valueStart = skipWsUnits(units, j + 1, end);
+      let valueEnd: number;
+      if (branch) {
+        // a token, and not the start of a longer gen-value (host characters) or a quoted-string
+        valueEnd = scanTokenUnits(units, valueStart, end);
+        if (valueEnd === valueStart) return -1;
+        if (valueEnd < end) {
+          const next = units[valueEnd]!;
+          if (next === 0x5b || next === 0x5d || next === 0x3a) return -1;
+        }
+      } else {
+        valueEnd = valueStart < end && units[valueStart] === DQUOTE ? scanQuotedUnits(units, valueStart, end) : scanGenValueUnits(units, valueStart, end);
+        if (valueEnd <= valueStart) return -1;
+      }
+      j = skipWsUnits(units, valueEnd, end);
+    } else if (branch) return -1;
+    i = j;
+  }
+  return i;
+}
+
+/** `scanVia` as a check: the index after one via-parm, or -1. */
+function checkViaParm(units: Uint8Array, i: number, end: number): number {
+  i = skipWsUnits(units, i, end);
+  for (let p = 0; p < 3; p++) {
+    if (p > 0) {
+      if (i >= end || units[i] !== 0x2f /* / */) return -1;
+      i = skipWsUnits(units, i + 1, end);
+    }
+    const tokenEnd = scanTokenUnits(units, i, end);
+    if (tokenEnd === i) return -1;
+    i = p < 2 ? skipWsUnits(units, tokenEnd, end) : tokenEnd;
+  }
+  const afterProtocol = i;
+  i = skipWsUnits(units, i, end);
+  if (i === afterProtocol) return -1; // LWS between sent-protocol and sent-by is required
+  i = scanHost(units, i, end);
+  if (i === -1) return -1;
+  let j = skipWsUnits(units, i, end);
+  if (j < end && units[j] === 0x3a /* : */) {
+    j = skipWsUnits(units, j + 1, end);
+    const digitsStart = j;
+    let value = 0;
+    while (j < end) {
+      const code = units[j]!;
+      if (code < 0x30 || code > 0x39) break;
+      value = value * 10 + (code - 0x30);
+      if (value > 65535) return -1;
+      j++;
+    }
+    if (j === digitsStart) return -1;
+    i = j;
+  }
+  return checkParams(units, i, end, true);
+}
+
+/** Whether `units[start..end)` is a Via value `parseVia` accepts. */
+export function checkVia(units: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  for (;;) {
+    i = checkViaParm(units, i, end);
+    if (i === -1) return false;
+    if (i === end) return true;
+    if (units[i] !== COMMA) return false;
+    i++;
+  }
+}
+
+/** `scanNameAddr` as a check: the index after one element and its parameters, or -1. */
+function checkNameAddrAt(units: Uint8Array, i: number, end: number, requireAngle: boolean): number {
+  i = skipWsUnits(units, i, end);
+  if (i < end && units[i] === DQUOTE) {
+    const quoteEnd = scanQuotedUnits(units, i, end);
+    if (quoteEnd === -1) return -1;
+    i = skipWsUnits(units, quoteEnd, end);
+    if (i >= end || units[i] !== LAQUOT) return -1;
+  } else {
+    let j = i;
+    while (j < end) {
+      const code = units[j]!;
+      if (code === SP || code === HTAB || (UNIT_CLASSES[code]! & TOKEN) !== 0) j++;
+      else break;
+    }
+    if (j < end && units[j] === LAQUOT) i = j;
+  }
+  if (i < end && units[i] === LAQUOT) {
+    // LAQUOT addr-spec RAQUOT: the URI must end exactly at the first ">", so no whitespace
+    // inside the brackets (RFC 4475 §3.1.2.14), and no search past it.
+    const close = scanUri(units, i + 1, end, true);
+    if (close === -1 || close >= end || units[close] !== RAQUOT) return -1;
+    i = close + 1;
+  } else {
+    if (requireAngle) return -1;
+    // §20.10: in addr-spec form the URI ends at the first ";", "," or whitespace; "?" needs <>.
+    let j = i;
+    while (j < end) {
+      const code = units[j]!;
+      if (code === SEMI || code === COMMA || code === SP || code === HTAB) break;
+      if (code === 0x3f /* ? */) return -1;
+      j++;
+    }
+    if (scanUri(units, i, j, true) !== j) return -1;
+    i = j;
+  }
+  return checkParams(units, i, end, false);
+}
+
+/** Whether `units[start..end)` is one name-addr / addr-spec with parameters, as `parseNameAddr` accepts (From, To). */
+export function checkNameAddr(units: Uint8Array, start: number, end: number): boolean {
+  return checkNameAddrAt(units, start, end, false) === end;
+}
+
+/** Whether `units[start..end)` is a comma list `parseNameAddrList` accepts; `requireAngle` for Route and Record-Route. */
+export function checkNameAddrList(units: Uint8Array, start: number, end: number, requireAngle: boolean): boolean {
+  let i = start;
+  for (;;) {
+    i = checkNameAddrAt(units, i, end, requireAngle);
+    if (i === -1) return false;
+    if (i === end) return true;
+    if (units[i] !== COMMA) return false;
+    i++;
+  }
+}
+
+/** What one Contact line is, for `parseContacts` across lines: malformed, STAR, or a valid list. */
+export const CONTACT_BAD = -1;
+export const CONTACT_STAR = 0;
+export const CONTACT_LIST = 1;
+
+/** One Contact line of `parseContacts`: `CONTACT_STAR`, `CONTACT_LIST` or `CONTACT_BAD`. */
+export function checkContactLine(units: Uint8Array, start: number, end: number): number {
+  const first = skipWsUnits(units, start, end);
+  let last = end;
+  while (last > first && isWs(units[last - 1]!)) last--;
+  if (last - first === 1 && units[first] === 0x2a /* * */) return CONTACT_STAR;
+  return checkNameAddrList(units, start, end, false) ? CONTACT_LIST : CONTACT_BAD;
+}
+
+/**
+ * `parseCSeq` as a check, the method compared with `methodUnits[methodStart..methodEnd)` when
+ * given: 0 valid and matching, 1 another method, -1 malformed.
+ */
+export function checkCSeq(units: Uint8Array, start: number, end: number, methodUnits: Uint8Array | undefined, methodStart: number, methodEnd: number): number {
+  let i = skipWsUnits(units, start, end);
+  const digitsStart = i;
+  let seq = 0;
+  while (i < end) {
+    const code = units[i]!;
+    if (code < 0x30 || code > 0x39) break;
+    seq = seq * 10 + (code - 0x30);
+    if (seq > MAX_CSEQ) return -1;
+    i++;
+  }
+  if (i === digitsStart) return -1;
+  const at = skipWsUnits(units, i, end);
+  if (at === i) return -1;
+  const methodEndHere = scanTokenUnits(units, at, end);
+  if (methodEndHere === at || skipWsUnits(units, methodEndHere, end) !== end) return -1;
+  if (methodUnits === undefined) return 0;
+  // Methods are case-sensitive tokens (ASCII), so equal units are equal texts.
+  const length = methodEnd - methodStart;
+  if (methodEndHere - at !== length) return 1;
+  for (let k = 0; k < length; k++) if (units[at + k] !== methodUnits[methodStart + k]) return 1;
+  return 0;
+}
+
+/** `parseDigits` over units: the number, or -1. */
+export function digitsIn(units: Uint8Array, start: number, end: number, max: number): number {
+  if (end <= start) return -1;
+  let out = 0;
+  for (let i = start; i < end; i++) {
+    const code = units[i]!;
+    if (code < 0x30 || code > 0x39) return -1;
+    out = out * 10 + (code - 0x30);
+    if (out > max) return -1;
+  }
+  return out;
+}
+
+/** `isCallId` over units. */
+export function isCallIdIn(units: Uint8Array, start: number, end: number): boolean {
+  let at = -1;
+  for (let i = start; i < end; i++) {
+    const code = units[i]!;
+    if (code === 0x40 /* @ */) {
+      if (at !== -1 || i === start || i === end - 1) return false;
+      at = i;
+    } else if ((UNIT_CLASSES[code]! & WORD) === 0) return false;
+  }
+  return end > start;
 }
 
 // ---------------------------------------------------------------------------------------------

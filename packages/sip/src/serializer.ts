@@ -5,7 +5,7 @@
 import { SIP_VERSION, headerKey, reasonPhrase } from './constants.js';
 import { tagOf } from './headers.js';
 import type { SipBody, SipHeader, SipMessage, SipRequest, SipResponse } from './message.js';
-import { utf8Length } from './parser.js';
+import { ParsedHeader, utf8Length } from './parser.js';
 
 const encoder = new TextEncoder();
 
@@ -24,12 +24,39 @@ export function serializeMessage(message: SipMessage): string | Uint8Array {
   const length = text ? utf8Length(body) : body.length;
   let out = message.kind === 'request' ? `${safe(message.method)} ${safe(message.uri)} ${SIP_VERSION}\r\n` : `${SIP_VERSION} ${message.status} ${safe(message.reason)}\r\n`;
   let counted = false;
+  // Lines the parser read as exactly `name: value` CRLF are copied from the text they came
+  // from, a run of consecutive ones as one piece: the same bytes as writing them again, fewer
+  // and larger pieces to join, and no CR or LF to look for (the parser saw none in them).
+  let source: string | undefined;
+  let runStart = 0;
+  let runEnd = 0;
   for (const header of message.headers) {
     if (header.key === 'content-length') {
-      if (!counted) out += `Content-Length: ${length}\r\n`;
+      if (!counted) {
+        if (source !== undefined) out += source.slice(runStart, runEnd);
+        source = undefined;
+        out += `Content-Length: ${length}\r\n`;
+      }
       counted = true;
-    } else out += `${header.name}: ${safe(header.value)}\r\n`;
+      continue;
+    }
+    const from = ParsedHeader.sourceOf(header);
+    if (from !== undefined) {
+      const start = ParsedHeader.startOf(header);
+      if (from === source && start === runEnd) runEnd = ParsedHeader.endOf(header);
+      else {
+        if (source !== undefined) out += source.slice(runStart, runEnd);
+        source = from;
+        runStart = start;
+        runEnd = ParsedHeader.endOf(header);
+      }
+      continue;
+    }
+    if (source !== undefined) out += source.slice(runStart, runEnd);
+    source = undefined;
+    out += `${header.name}: ${safe(header.value)}\r\n`;
   }
+  if (source !== undefined) out += source.slice(runStart, runEnd);
   if (!counted) out += `Content-Length: ${length}\r\n`;
   out += '\r\n';
   if (text) return out + body;
