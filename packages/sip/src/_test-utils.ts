@@ -4,6 +4,7 @@
 // both ways, and small waiting helpers. The server package is imported lazily so unit tests that
 // share this file do not load it.
 
+import { expect } from 'vitest';
 import WebSocket from 'ws';
 import type { SipAdapter } from './adapter.js';
 import type { SipBindingInfo, SipOptions } from './types.js';
@@ -162,4 +163,23 @@ export function within<T>(promise: Promise<T>, what: string, timeout = 3000): Pr
       timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeout);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Kills the socket of `label` without an un-REGISTER and checks, for either client library, that
+ * the binding went with it (RFC 5626 §5.5, RFC 7118 §5: a binding lives only as long as its
+ * flow, the one way to reach the UA) and that the client sent no `expires=0` first.
+ */
+export async function expectBindingGoesWithItsSocket(server: E2EServer, tap: WireTap, label: string, aor: string): Promise<void> {
+  const [binding] = server.bindings(aor);
+  const changes: string[] = [];
+  const unsubscribe = server.adapter.onRegistration((change) => changes.push(`${change.type}:${change.reason ?? ''}:${change.binding.contact}`));
+  try {
+    tap.sockets(label)[0]!.terminate();
+    await waitFor(() => server.bindings(aor).length === 0, 'the binding dropped');
+  } finally {
+    unsubscribe();
+  }
+  expect(changes).toEqual([`removed:closed:${binding!.contact}`]);
+  expect(tap.find({ label, dir: 'out', start: 'REGISTER ' }).filter((f) => /expires=0/i.test(f.text))).toEqual([]);
 }

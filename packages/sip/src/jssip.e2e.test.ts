@@ -17,7 +17,7 @@ import type { RTCSession, EndEvent } from 'jssip/lib/RTCSession.js';
 import type { IncomingMessageEvent, OutgoingMessageEvent, RTCSessionEvent, UA as JsSipUA } from 'jssip/lib/UA.js';
 import { Invitation, Registerer, RegistererState, SessionState, UserAgent, type Message as SipJsMessage } from 'sip.js';
 import { FakeRTCPeerConnection, fakeMediaStream, fakeSdhFactory, installFakeWebRTC, sdpLabel } from './_fake-media.js';
-import { createWireTap, installWebSocket, startSipServer, waitFor, wireHeader, within, type E2EServer } from './_test-utils.js';
+import { createWireTap, expectBindingGoesWithItsSocket, installWebSocket, startSipServer, waitFor, wireHeader, within, type E2EServer } from './_test-utils.js';
 
 const DOMAIN = 'example.com';
 const aor = (user: string): string => `sip:${user}@${DOMAIN}`;
@@ -287,18 +287,7 @@ describe('JsSIP 3.13.8: registration', () => {
 
   it('drops the binding when its WebSocket goes away without an un-REGISTER', async () => {
     const alice = await registeredPhone('alice', 'alice');
-    const [binding] = server.bindings(aor('alice'));
-    const changes: string[] = [];
-    const unsubscribe = server.adapter.onRegistration((change) => changes.push(`${change.type}:${change.reason ?? ''}:${change.binding.contact}`));
-    try {
-      // RFC 5626 §5.5 / RFC 7118 §5: a binding lives only as long as its flow, the one way to reach the UA.
-      tap.sockets('alice')[0]!.terminate();
-      await waitFor(() => server.bindings(aor('alice')).length === 0, 'the binding dropped');
-    } finally {
-      unsubscribe();
-    }
-    expect(changes).toEqual([`removed:closed:${binding!.contact}`]);
-    expect(tap.find({ label: 'alice', dir: 'out', start: 'REGISTER ' }).filter((f) => /expires=0/i.test(f.text))).toEqual([]);
+    await expectBindingGoesWithItsSocket(server, tap, 'alice', aor('alice'));
     await waitFor(() => !alice.ua.isConnected(), 'JsSIP saw the socket close');
   });
 
