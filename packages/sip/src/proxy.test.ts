@@ -60,6 +60,16 @@ describe('proxy: MESSAGE between registered users', () => {
     expect(requests(bob, 'MESSAGE')).toHaveLength(1);
   });
 
+  it('challenges a request that claims to be in a dialog (a To tag) without the proxy’s route', async () => {
+    const rig = createSipRig();
+    const bob = await rig.registered('bob');
+    const mallory = await rig.ua('alice', 'not-her-password');
+    mallory.send(mallory.request('MESSAGE', bob.aor, { toTag: 'made-up', body: 'x' }));
+    await settle();
+    expect(mallory.final().status).toBe(407);
+    expect(requests(bob)).toEqual([]);
+  });
+
   it('refuses a From that is not who the flow proved to be', async () => {
     const rig = createSipRig();
     const alice = await rig.registered('alice');

@@ -268,13 +268,14 @@ export class SipProxy {
   // ------------------------------------------------------------------ authentication
 
   /**
-   * Out-of-dialog requests from our users must come from a flow that proved who they are: by
-   * REGISTER on it, or by answering a 407 (§22.3). In-dialog requests ride on the dialog the
-   * proxy already let through (they carry a To tag), and ACK and CANCEL cannot be challenged.
+   * Requests from our users must come from a flow that proved who they are: by REGISTER on it,
+   * or by answering a 407 (§22.3). In-dialog requests that carry this proxy's flow token never
+   * get here (the dialog was let through when it was made), and ACK and CANCEL cannot be
+   * challenged. A To tag alone proves nothing: anyone can write one.
    */
   private authorized(transaction: ServerTransaction, next: () => void): void {
     const request = transaction.request;
-    if (!this.auth.enabled || tagOf(getHeader(request, 'to') ?? '') !== undefined) return next();
+    if (!this.auth.enabled) return next();
     const from = getHeader(request, 'from') ?? '';
     // A UA sends the same From but for its tag on every request: the flow remembers the last one.
     const flow = transaction.flow;
