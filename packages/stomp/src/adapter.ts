@@ -13,14 +13,17 @@ import { StompSession, type SessionStats, type StompCredentials } from './sessio
 /** Options of {@link stomp}. Every field is optional; see {@link stompDefaults}. */
 export interface StompOptions {
   /**
-   * The server's side of heart-beat negotiation, in milliseconds: `outgoing` is how often it can
-   * send (sx), `incoming` how often it wants to hear from the client (sy). 0 disables a direction.
-   * @default { outgoing: 10000, incoming: 10000 }
+   * The server's side of heart-beat negotiation, in milliseconds, as floors: `outgoing` is the
+   * shortest interval at which it sends (sx), `incoming` the shortest at which it wants to hear
+   * from the client (sy). STOMP 1.2 "Heart-beating" makes the periods MAX(sx, cy) and MAX(cx, sy),
+   * so a client gets the interval it asks for down to these floors (a stompjs client with
+   * `heartbeatIncoming: 1000` gets an EOL every second). 0 disables a direction.
+   * @default { outgoing: 1000, incoming: 1000 }
    */
   heartBeat?: {
-    /** sx: the smallest interval at which the server can send heart-beats. @default 10000 */
+    /** sx: the shortest interval at which the server sends heart-beats. @default 1000 */
     outgoing?: number;
-    /** sy: the interval at which the server wants to hear from the client. @default 10000 */
+    /** sy: the shortest interval at which the server wants to hear from the client. @default 1000 */
     incoming?: number;
   };
   /**
@@ -86,7 +89,7 @@ export type StompDefaults = Readonly<
 
 /** The default of every option of {@link stomp} (documented on {@link StompOptions}). */
 export const stompDefaults: StompDefaults = {
-  heartBeat: { outgoing: 10_000, incoming: 10_000 },
+  heartBeat: { outgoing: 1000, incoming: 1000 },
   heartBeatTolerance: 2,
   binaryFrames: false,
   virtualHosts: undefined,

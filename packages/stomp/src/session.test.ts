@@ -17,7 +17,7 @@ describe('CONNECT', () => {
     expect(connected?.headers.version).toBe(version);
     expect(connected?.headers.session).toBe(c.peer.connection.id);
     expect(connected?.headers.server).toBe('protoplex-stomp/0');
-    expect(connected?.headers['heart-beat']).toBe(version === '1.0' ? undefined : '10000,10000');
+    expect(connected?.headers['heart-beat']).toBe(version === '1.0' ? undefined : '1000,1000');
   });
 
   it('sends ERROR with the supported version and closes 1002 when accept-version lacks the negotiated one', async () => {

@@ -29,11 +29,11 @@ afterAll(async () => {
 const PROTOCOL = { '1.0': 'v10.stomp', '1.1': 'v11.stomp', '1.2': 'v12.stomp' } as const;
 type Version = keyof typeof PROTOCOL;
 
-/** A stompjs client on `version`, connected. */
-function connect(version: Version, config: Partial<StompConfig> = {}): Promise<Client> {
+/** A stompjs client on `version`, connected (to the suite's server unless `at` names another). */
+function connect(version: Version, config: Partial<StompConfig> = {}, at?: string): Promise<Client> {
   return new Promise((resolve, reject) => {
     const client = new Client({
-      webSocketFactory: () => new WebSocket(url, [PROTOCOL[version]]),
+      webSocketFactory: () => new WebSocket(at ?? url, [PROTOCOL[version]]),
       stompVersions: new Versions([version]),
       reconnectDelay: 0,
       heartbeatIncoming: 0,
@@ -363,5 +363,61 @@ describe('clients that offer no subprotocol (a route with recognize: true)', () 
     const code = new Promise<number>((resolve) => stranger.once('close', (c) => resolve(c)));
     stranger.send('HELLO\n\n');
     expect(await code).toBe(1002);
+  });
+});
+
+// What a stompjs user gets from the defaults: the intervals the client asks for are granted down
+// to the server's floors (1 s), both ways. Real time, since stompjs keeps its own timers.
+describe('heart-beats with the default options and stompjs', () => {
+  let defaults: ProtoplexServer;
+  let at: string;
+  beforeAll(async () => {
+    defaults = createServer({ adapters: [stomp()], logger: silentLogger, keepAlive: false });
+    const address = await defaults.listen(0, '127.0.0.1');
+    at = `ws://127.0.0.1:${address.port}/`;
+  });
+  afterAll(() => defaults.close({ timeout: 2000 }));
+
+  it('sends a client that asks for heartbeatIncoming: 1000 an EOL about every second, and its watchdog stays quiet', async () => {
+    let beats = 0;
+    let connectedHeartBeat: string | undefined;
+    let closedByWatchdog = false;
+    const c = await connect(
+      '1.2',
+      {
+        heartbeatIncoming: 1000,
+        heartbeatOutgoing: 0,
+        onConnect: (frame: IFrame) => void (connectedHeartBeat = frame.headers['heart-beat']),
+        onHeartbeatReceived: () => beats++,
+        onWebSocketClose: () => void (closedByWatchdog = true),
+      },
+      at,
+    );
+    // STOMP 1.2 "Heart-beating": the server sends every MAX(sx, cy); sx must not exceed what was asked.
+    const [sx] = connectedHeartBeat!.split(',').map(Number);
+    expect(sx).toBeGreaterThan(0);
+    expect(sx).toBeLessThanOrEqual(1000);
+    await sleep(3300);
+    expect(c.connected).toBe(true);
+    expect(closedByWatchdog).toBe(false);
+    // About one a second (the sweep sends up to half a second early): 3 to 7 in 3.3 s.
+    expect(beats).toBeGreaterThanOrEqual(3);
+    expect(beats).toBeLessThanOrEqual(7);
+  });
+
+  it('keeps a client that sends every second alive, and closes one that stops within its grace period', async () => {
+    const alive = await connect('1.2', { heartbeatIncoming: 0, heartbeatOutgoing: 1000 }, at);
+    const silent = new WebSocket(at, ['v12.stomp']);
+    await new Promise((resolve) => silent.once('open', resolve));
+    const closed = new Promise<number>((resolve) => silent.once('close', (code) => resolve(code)));
+    const started = Date.now();
+    silent.send('CONNECT\naccept-version:1.2\nhost:/\nheart-beat:1000,0\n\n\0');
+    const code = await closed;
+    const silence = Date.now() - started;
+    // Expected every MAX(cx, sy) = 1 s, closed after heartBeatTolerance (2) periods, seen within a tick.
+    expect(code).toBe(1002);
+    expect(silence).toBeGreaterThanOrEqual(1900);
+    expect(silence).toBeLessThan(3500);
+    expect(alive.connected).toBe(true);
   });
 });
