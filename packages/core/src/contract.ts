@@ -176,6 +176,22 @@ export interface AdapterContext {
 }
 
 /**
+ * How an adapter would like permessage-deflate (RFC 7692) on its connections, when the route it is
+ * served on says nothing itself. The transport maps it to its own settings; an adapter never
+ * compresses anything.
+ */
+export interface DeflatePreference {
+  /** LZ77 window the server compresses with, 8-15 (`server_max_window_bits`). Small windows keep each connection's zlib state small. */
+  readonly serverMaxWindowBits?: number;
+  /** Window the client may use, 8-15 (`client_max_window_bits`, when the client offers the parameter). */
+  readonly clientMaxWindowBits?: number;
+  /** zlib's memLevel for the server's compressor, 1-9: the other half of its memory per connection. */
+  readonly memLevel?: number;
+  /** Messages below this many bytes go uncompressed. */
+  readonly threshold?: number;
+}
+
+/**
  * A subprotocol implementation. Plain object; build it with a `createX(options)`/`x(options)` factory.
  */
 export interface ProtocolAdapter {
@@ -216,6 +232,12 @@ export interface ProtocolAdapter {
    *   (STOMP's from `accept-version`, for example), or undefined when `data` is not this protocol
    */
   recognize?(data: Uint8Array | string, isBinary: boolean): string | undefined;
+  /**
+   * permessage-deflate for this adapter's connections when its route does not set it: OCPP 2.0.1
+   * Part 4 has the CSMS support compression, for example. A route serving several adapters uses
+   * it only when all of them give the same preference.
+   */
+  readonly perMessageDeflate?: DeflatePreference;
   /**
    * Graceful shutdown: flush and persist before the server closes every connection with 1001.
    * The signal aborts when the server's shutdown timeout runs out.

@@ -9,6 +9,7 @@ export type {
   AdapterContext,
   Clock,
   Connection,
+  DeflatePreference,
   HeaderMap,
   LogFn,
   Logger,
