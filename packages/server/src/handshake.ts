@@ -80,6 +80,8 @@ export interface HandshakeAcceptance {
   readonly auth: unknown;
   readonly close?: { readonly code: number; readonly reason: string };
   readonly recognize?: CompiledRoute;
+  /** The route that matched (its permessage-deflate settings). */
+  readonly route: CompiledRoute;
 }
 
 export type HandshakeOutcome = HandshakeRefusal | HandshakeAcceptance;
@@ -327,7 +329,7 @@ function negotiate(
     // RFC 6455 §4.1 item 10: the client "MAY include" the header; §4.2.2 item 5.4 lets the server
     // answer without one (and it must not name an id the client did not offer). The first
     // message then picks the adapter; an offered header, even an empty one, is negotiated below.
-    return { type: 'accept', request, protocol: '', adapter: undefined, registered: false, auth: undefined, recognize: route };
+    return { type: 'accept', request, protocol: '', adapter: undefined, registered: false, auth: undefined, recognize: route, route };
   }
   // RFC 6455 §4.2.2 item 5.4 and §11.3.4: core parses the offer and chooses one id or none.
   const negotiation = route.registry.negotiate(offer);
@@ -338,39 +340,41 @@ function negotiate(
       return refuse(error.status, error.message, reason, '', error.headers);
     }
     case 'close':
-      return { type: 'accept', request, protocol: '', adapter: undefined, registered: false, auth: undefined, close: { code: negotiation.code, reason: negotiation.reason } };
+      return { type: 'accept', request, protocol: '', adapter: undefined, registered: false, auth: undefined, close: { code: negotiation.code, reason: negotiation.reason }, route };
     case 'fallback':
-      return authorize(request, negotiation.adapter, '', false, env);
+      return authorize(request, route, negotiation.adapter, '', false, env);
     case 'accept': {
       const { served } = negotiation;
-      return authorize(request, served.adapter, negotiation.protocol, served.registered && !served.alias, env);
+      return authorize(request, route, served.adapter, negotiation.protocol, served.registered && !served.alias, env);
     }
   }
 }
 
 function authorize(
   request: UpgradeRequest,
+  route: CompiledRoute,
   adapter: ProtocolAdapter,
   protocol: string,
   registered: boolean,
   env: HandshakeEnvironment,
 ): HandshakeOutcome | Promise<HandshakeOutcome> {
-  if (!adapter.authorize) return accepted(request, adapter, protocol, registered, undefined, env);
+  if (!adapter.authorize) return accepted(request, route, adapter, protocol, registered, undefined, env);
   let result: unknown;
   try {
     result = adapter.authorize(request, protocol);
   } catch (error) {
     return authorizeFailed(adapter, error);
   }
-  if (!isPromiseLike(result)) return accepted(request, adapter, protocol, registered, result, env);
+  if (!isPromiseLike(result)) return accepted(request, route, adapter, protocol, registered, result, env);
   return Promise.resolve(result).then(
-    (auth) => accepted(request, adapter, protocol, registered, auth, env),
+    (auth) => accepted(request, route, adapter, protocol, registered, auth, env),
     (error: unknown) => authorizeFailed(adapter, error),
   );
 }
 
 function accepted(
   request: UpgradeRequest,
+  route: CompiledRoute,
   adapter: ProtocolAdapter,
   protocol: string,
   registered: boolean,
@@ -379,7 +383,7 @@ function accepted(
 ): HandshakeOutcome {
   // Shutdown may have started while authorize ran.
   if (env.isShuttingDown()) return shuttingDown(adapter.name);
-  return { type: 'accept', request, protocol, adapter, registered, auth };
+  return { type: 'accept', request, protocol, adapter, registered, auth, route };
 }
 
 function authorizeFailed(adapter: ProtocolAdapter, error: unknown): HandshakeRefusal {

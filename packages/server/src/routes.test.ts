@@ -73,3 +73,30 @@ describe('splitTarget', () => {
     expect(splitTarget('*')).toEqual({ path: '', query: '' });
   });
 });
+
+describe('per-route permessage-deflate', () => {
+  const small = { serverMaxWindowBits: 10, clientMaxWindowBits: 10, memLevel: 4 };
+  const plain = (name: string) => echo({ name, protocols: [`${name}.test`] });
+  const withPreference = (name: string) => ({ ...plain(name), perMessageDeflate: small });
+
+  it('takes the adapters’ preference when they all give the same one, in ws’s terms', () => {
+    const [route] = compileRoutes([{ path: '/ocpp/:id', adapters: [withPreference('a')] }]);
+    expect(route!.perMessageDeflate).toEqual({
+      serverMaxWindowBits: 10,
+      clientMaxWindowBits: 10,
+      zlibDeflateOptions: { chunkSize: 1024, memLevel: 4, windowBits: 10 },
+      zlibInflateOptions: { chunkSize: 1024, windowBits: 10 },
+    });
+  });
+
+  it('keeps the server’s setting for a route mixing adapters with and without one, and lets the route decide', () => {
+    const [mixed, own, none] = compileRoutes([
+      { path: '/mixed', adapters: [withPreference('a'), plain('b')] },
+      { path: '/own', adapters: [withPreference('c')], perMessageDeflate: false },
+      { path: '/none', adapters: [plain('d')] },
+    ]);
+    expect(mixed!.perMessageDeflate).toBeUndefined();
+    expect(own!.perMessageDeflate).toBe(false);
+    expect(none!.perMessageDeflate).toBeUndefined();
+  });
+});

@@ -12,8 +12,10 @@ import {
   limitCloseReason,
   type AdapterRegistry,
   type AdapterRegistryOptions,
+  type DeflatePreference,
   type ProtocolAdapter,
 } from '@protoplex/core';
+import type { PerMessageDeflateOptions } from 'ws';
 
 /** First-message recognition for clients that send no `Sec-WebSocket-Protocol` header. */
 export interface RecognitionOptions {
@@ -59,6 +61,12 @@ export interface RouteOptions extends AdapterRegistryOptions, RecognitionOptions
   path: string;
   /** Adapters served on this path, in preference order (their `protocols` in turn, best first). */
   adapters: readonly ProtocolAdapter[];
+  /**
+   * permessage-deflate (RFC 7692) on this path: `false`, `true` (ws's defaults), or ws's options.
+   * @default the adapters' own `perMessageDeflate` preference when they all give the same one,
+   *   else the server's `perMessageDeflate`
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
 }
 
 type Segment = { readonly param: false; readonly value: string } | { readonly param: true; readonly name: string };
@@ -78,6 +86,8 @@ export interface CompiledRoute {
   readonly registry: AdapterRegistry;
   /** Set when the route serves clients that offer no subprotocol by their first message. */
   readonly recognition: RouteRecognition | undefined;
+  /** This route's own permessage-deflate settings; undefined: the server's. */
+  readonly perMessageDeflate: boolean | PerMessageDeflateOptions | undefined;
 }
 
 /** The outcome of matching a request path against the routes. */
@@ -104,7 +114,7 @@ function splitPath(path: string): string[] {
  * malformed patterns (`TypeError`) throw here, at server creation, never at run time.
  */
 export function compileRoute(options: RouteOptions): CompiledRoute {
-  const { path, adapters, recognize, recognizeTimeout, ...registryOptions } = options;
+  const { path, adapters, recognize, recognizeTimeout, perMessageDeflate, ...registryOptions } = options;
   if (typeof path !== 'string' || !path.startsWith('/')) {
     throw new TypeError(`route path must start with "/", got ${JSON.stringify(path)}`);
   }
@@ -122,7 +132,34 @@ export function compileRoute(options: RouteOptions): CompiledRoute {
     throw new TypeError(`route ${path}: give at least one adapter`);
   }
   const registry = createAdapterRegistry(adapters, registryOptions);
-  return { path, segments, registry, recognition: compileRecognition(path, registry, recognize, recognizeTimeout) };
+  return { path, segments, registry, recognition: compileRecognition(path, registry, recognize, recognizeTimeout), perMessageDeflate: perMessageDeflate ?? deflateOf(adapters) };
+}
+
+/**
+ * The adapters' shared deflate preference in ws's terms, when every adapter gives one and they
+ * are all the same (a route mixing OCPP with another protocol keeps the server's setting).
+ */
+const DEFLATE_CHUNK = 1024;
+
+function deflateOf(adapters: readonly ProtocolAdapter[]): PerMessageDeflateOptions | undefined {
+  const first = adapters[0]?.perMessageDeflate;
+  if (!first) return undefined;
+  const same = (a: DeflatePreference, b: DeflatePreference | undefined): boolean =>
+    b !== undefined && a.serverMaxWindowBits === b.serverMaxWindowBits && a.clientMaxWindowBits === b.clientMaxWindowBits && a.memLevel === b.memLevel && a.threshold === b.threshold;
+  if (!adapters.every((adapter) => same(first, adapter.perMessageDeflate))) return undefined;
+  return {
+    ...(first.serverMaxWindowBits !== undefined ? { serverMaxWindowBits: first.serverMaxWindowBits } : {}),
+    ...(first.clientMaxWindowBits !== undefined ? { clientMaxWindowBits: first.clientMaxWindowBits } : {}),
+    ...(first.threshold !== undefined ? { threshold: first.threshold } : {}),
+    // Node's zlib streams keep an output buffer of `chunkSize` (16 KiB by default) each, for as
+    // long as the connection lives; a small window needs no big chunk.
+    zlibDeflateOptions: {
+      chunkSize: DEFLATE_CHUNK,
+      ...(first.memLevel !== undefined ? { memLevel: first.memLevel } : {}),
+      ...(first.serverMaxWindowBits !== undefined ? { windowBits: first.serverMaxWindowBits } : {}),
+    },
+    zlibInflateOptions: { chunkSize: DEFLATE_CHUNK, ...(first.clientMaxWindowBits !== undefined ? { windowBits: first.clientMaxWindowBits } : {}) },
+  };
 }
 
 function compileRecognition(

@@ -433,22 +433,30 @@ function createHandle(httpServer: HttpServer | HttpsServer, options: HandleOptio
   };
 
   let negotiated = '';
-  const wss = new WebSocketServer<typeof ServerWebSocket>({
-    WebSocket: ServerWebSocket,
-    noServer: true,
-    clientTracking: false,
-    maxPayload,
-    perMessageDeflate: options.perMessageDeflate ?? serverDefaults.perMessageDeflate,
-    skipUTF8Validation: false,
-    // Only ever the id core negotiated, or no header (RFC 6455 §4.2.2 item 5.4).
-    handleProtocols: () => negotiated || false,
-  });
-  // ws re-checks the request and the Sec-WebSocket-Extensions offer; answer its refusals like ours.
-  wss.on('wsClientError', (error, socket) => {
-    metrics.refused('', 'bad_request');
-    log.info({ reason: 'bad_request', status: 400 }, `handshake refused: ${error.message}`);
-    writeHandshakeError(socket, 400, error.message);
-  });
+  // ws negotiates extensions from its server's options, so a route with its own
+  // permessage-deflate settings (OCPP's, say) gets a WebSocketServer of its own.
+  const makeWss = (perMessageDeflate: boolean | PerMessageDeflateOptions) => {
+    const created = new WebSocketServer<typeof ServerWebSocket>({
+      WebSocket: ServerWebSocket,
+      noServer: true,
+      clientTracking: false,
+      maxPayload,
+      perMessageDeflate,
+      skipUTF8Validation: false,
+      // Only ever the id core negotiated, or no header (RFC 6455 §4.2.2 item 5.4).
+      handleProtocols: () => negotiated || false,
+    });
+    // ws re-checks the request and the Sec-WebSocket-Extensions offer; answer its refusals like ours.
+    created.on('wsClientError', (error, socket) => {
+      metrics.refused('', 'bad_request');
+      log.info({ reason: 'bad_request', status: 400 }, `handshake refused: ${error.message}`);
+      writeHandshakeError(socket, 400, error.message);
+    });
+    return created;
+  };
+  const wss = makeWss(options.perMessageDeflate ?? serverDefaults.perMessageDeflate);
+  const routeWss = new Map<CompiledRoute, ReturnType<typeof makeWss>>();
+  for (const route of routes) if (route.perMessageDeflate !== undefined) routeWss.set(route, makeWss(route.perMessageDeflate));
 
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const outcome = evaluateHandshake(req, env);
@@ -490,7 +498,7 @@ function createHandle(httpServer: HttpServer | HttpsServer, options: HandleOptio
     // so the chosen id can wait in a variable rather than on the request object.
     negotiated = outcome.protocol;
     try {
-      wss.handleUpgrade(req, socket, head, (ws) => upgraded(ws, outcome));
+      (routeWss.get(outcome.route) ?? wss).handleUpgrade(req, socket, head, (ws) => upgraded(ws, outcome));
     } finally {
       negotiated = '';
     }
@@ -598,6 +606,7 @@ function createHandle(httpServer: HttpServer | HttpsServer, options: HandleOptio
       await within(closed, timeout, () => httpServer.closeAllConnections());
     }
     wss.close();
+    for (const other of routeWss.values()) other.close();
   }
 
   let closing: Promise<void> | undefined;
