@@ -257,6 +257,42 @@ describe('with permessage-deflate', () => {
     expect(await ws.next()).toEqual([3, 'h', { currentTime: NOW }]);
     ws.close();
   });
+
+  it('negotiates it by default on an OCPP route, with small windows, and relays a compressed message', async () => {
+    // The server's own perMessageDeflate is off here (start()'s default): the OCPP adapter's preference applies.
+    const server = await start();
+    let answered = '';
+    const pending = station(`${server.url}/SMALL`, ['ocpp2.0.1'], { perMessageDeflate: { clientMaxWindowBits: 10 } });
+    sockets.at(-1)!.once('upgrade', (response) => void (answered = String(response.headers['sec-websocket-extensions'] ?? '')));
+    const ws = await pending;
+    // RFC 7692 §7.1.2: the server limits its own window and, since the client offered the parameter, the client's.
+    expect(ws.extensions).toBe('permessage-deflate');
+    expect(answered).toMatch(/^permessage-deflate/);
+    expect(answered).toContain('server_max_window_bits=10');
+    expect(answered).toContain('client_max_window_bits=10');
+    // Above ws's 1 KiB threshold, so this one is really compressed both ways.
+    const vendorId = 'x'.repeat(2000);
+    ws.send(JSON.stringify([2, 'd', 'DataTransfer', { vendorId: 'acme', data: vendorId }]));
+    // No DataTransfer handler: OCPP 2.0.1 has the CSMS answer UnknownVendorId.
+    expect(await ws.next()).toEqual([3, 'd', { status: 'UnknownVendorId' }]);
+    ws.close();
+  });
+
+  it('leaves it off for a station that does not offer it, and on a route that turns it off', async () => {
+    const server = await start();
+    const plain = await station(`${server.url}/PLAIN`, ['ocpp1.6'], { perMessageDeflate: false });
+    expect(plain.extensions).toBe('');
+    plain.close();
+    const csms = withHandlers(ocpp());
+    const off = createServer({ routes: [{ path: '/ocpp/:identity', adapters: [csms], perMessageDeflate: false }], logger: silentLogger, keepAlive: false });
+    servers.push(off);
+    const address = await off.listen(0, '127.0.0.1');
+    const ws = await station(`ws://127.0.0.1:${address.port}/ocpp/OFF`, ['ocpp1.6'], { perMessageDeflate: true });
+    expect(ws.extensions).toBe('');
+    ws.send(JSON.stringify([2, 'h', 'Heartbeat', {}]));
+    expect(await ws.next()).toEqual([3, 'h', { currentTime: NOW }]);
+    ws.close();
+  });
 });
 
 describe('over ws with HTTP Basic (security profile 1)', () => {
