@@ -9,6 +9,7 @@ export const loads: Readonly<Record<string, () => Promise<LoadGenerator>>> = {
   'mqtt-fanout': async () => (await import('./mqtt.js')).mqttFanoutLoad,
   'mqtt-p2p': async () => (await import('./mqtt.js')).mqttP2pLoad,
   'mqtt-idle': async () => (await import('./mqtt.js')).mqttIdleLoad,
+  'ocpp-idle': async () => (await import('./ocpp.js')).ocppIdleLoad,
   'stomp-fanout': async () => (await import('./stomp.js')).stompFanoutLoad,
   'stomp-queue': async () => (await import('./stomp.js')).stompQueueLoad,
   'ocpp-calls': async () => (await import('./ocpp.js')).ocppCallsLoad,

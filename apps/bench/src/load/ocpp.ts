@@ -5,7 +5,7 @@
  * second; latency is CALL to CALLRESULT.
  */
 import { performance } from 'node:perf_hooks';
-import { connect, connectMany, Loop, numberOption, trafficSession, type LoadGenerator } from './common.js';
+import { connect, connectMany, idleSession, Loop, numberOption, trafficSession, type LoadGenerator } from './common.js';
 
 export const ocppCallsLoad: LoadGenerator = async ({ port, options }) => {
   const stations = numberOption(options, 'stations', 50);
@@ -52,3 +52,29 @@ export const ocppCallsLoad: LoadGenerator = async ({ port, options }) => {
     }),
   );
 };
+
+/**
+ * Idle OCPP 2.0.1 stations, each offering permessage-deflate (as ws-based stations do by
+ * default) and having sent one DataTransfer of 2 KiB (above ws's 1 KiB threshold, so it is
+ * compressed and the server's inflate state exists) before going silent: the worst idle case
+ * for compression memory.
+ */
+export const ocppIdleLoad: LoadGenerator = async ({ port, options }) => {
+  const stations = numberOption(options, 'connections', 2000);
+  const data = 'x'.repeat(2048);
+  return idleSession(options, (round) =>
+    connectMany(
+      stations,
+      async (i) => {
+        const ws = await connect(`ws://127.0.0.1:${port}/ocpp/IDLE-${round}-${i}`, ['ocpp2.0.1'], { perMessageDeflate: { clientMaxWindowBits: 10 } });
+        await new Promise<void>((resolve) => {
+          ws.once('message', () => resolve());
+          ws.send(JSON.stringify([2, `d${i}`, 'DataTransfer', { vendorId: 'bench', data }]));
+        });
+        return ws;
+      },
+      50,
+    ),
+  );
+};
+

@@ -5,7 +5,7 @@ import { fanout } from './fanout.js';
 import { handshake } from './handshake.js';
 import { idleMemory } from './idle-memory.js';
 import { mqttIdleMemory, mqttQos0Fanout, mqttQos0Fanout1k, mqttQos1P2p } from './mqtt.js';
-import { ocppCalls, ocppCalls201 } from './ocpp.js';
+import { ocppCalls, ocppCalls201, ocppIdleDeflate } from './ocpp.js';
 import { sipMessage, sipRegister } from './sip.js';
 import { stompQueueClientIndividual, stompTopicFanout, stompTopicFanout256 } from './stomp.js';
 import { wampCalls, wampFanout10, wampFanout100, wampFlood } from './wamp.js';
@@ -26,6 +26,7 @@ export const scenarios: readonly Scenario[] = [
   stompTopicFanout256,
   ocppCalls,
   ocppCalls201,
+  ocppIdleDeflate,
   wampFanout10,
   wampFanout100,
   wampCalls,

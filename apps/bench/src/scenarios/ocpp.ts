@@ -36,3 +36,29 @@ export const ocppCalls201: Scenario = {
     options: { stations: 50, version: '2.0.1', ...windows(mode) },
   }),
 };
+
+/**
+ * What permessage-deflate costs an idle station (issue 13: OCPP routes negotiate it by
+ * default, with small windows, so that 10,000 stations do not each hold a default zlib
+ * context of about 300 KiB). Subject: the OCPP route as it comes (deflate on); reference: the
+ * same server with the route's `perMessageDeflate: false`. A ratio near 1 means deflate costs
+ * an idle station almost nothing.
+ */
+export const ocppIdleDeflate: Scenario = {
+  name: 'ocpp-idle-deflate',
+  description:
+    'Server RSS growth per idle OCPP 2.0.1 station (after global.gc()) that offered permessage-deflate and sent one 2 KiB DataTransfer (compressed), then went silent; 2,000 stations (10,000 with --full). Subject: deflate on (the OCPP route default: windows of 10 bits, memLevel 4), and again with the zlib defaults of ws; reference: the same server with deflate off. Lower is better; the ratio is reference over subject.',
+  metric: 'rss-per-connection',
+  unit: 'B/conn',
+  higherIsBetter: false,
+  subject: { label: 'deflate', server: 'protoplex-ocpp', serverOptions: { validate: true } },
+  extraSubjects: [{ label: 'deflate-ws-defaults', server: 'protoplex-ocpp', serverOptions: { validate: true, perMessageDeflate: true } }],
+  reference: { label: 'no-deflate', server: 'protoplex-ocpp', serverOptions: { validate: true, perMessageDeflate: false } },
+  gcAtMarks: true,
+  freshServerPerRound: true,
+  load: ({ mode }) => ({
+    name: 'ocpp-idle',
+    options: { connections: mode === 'full' ? 10_000 : 2000, settleMs: mode === 'full' ? 1000 : 300 },
+  }),
+};
+

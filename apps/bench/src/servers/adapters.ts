@@ -88,7 +88,17 @@ export const protoplexWamp: ServerFactory = async () => startProtoplex({ adapter
 export const protoplexSip: ServerFactory = async (options) => startProtoplex({ adapters: [await sipAdapter(options)] });
 
 export const protoplexOcpp: ServerFactory = async (options) =>
-  startProtoplex({ routes: [{ path: OCPP_PATH, adapters: [await ocppAdapter(options)] }] });
+  startProtoplex({
+    routes: [
+      {
+        path: OCPP_PATH,
+        adapters: [await ocppAdapter(options)],
+        // The adapter's own preference (deflate with small windows) unless the scenario says
+        // otherwise: false for none, true for ws's defaults (15-bit windows, memLevel 8).
+        ...(typeof options.perMessageDeflate === 'boolean' ? { perMessageDeflate: options.perMessageDeflate } : {}),
+      },
+    ],
+  });
 
 /**
  * Every demo adapter on one server and one in-memory bus, routed as apps/demo/src/demo.ts does:

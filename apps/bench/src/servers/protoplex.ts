@@ -36,6 +36,7 @@ export interface ProtoplexServerOptions {
     readonly adapters: readonly ProtocolAdapter[];
     readonly onNoMatch?: 'close';
     readonly recognize?: boolean;
+    readonly perMessageDeflate?: boolean;
   }[];
   readonly bus?: Bus;
   readonly perMessageDeflate?: boolean;
