@@ -135,12 +135,13 @@ export function compileRoute(options: RouteOptions): CompiledRoute {
   return { path, segments, registry, recognition: compileRecognition(path, registry, recognize, recognizeTimeout), perMessageDeflate: perMessageDeflate ?? deflateOf(adapters) };
 }
 
+/** zlib output chunk of each stream made for an adapter's preference (Node's default is 16 KiB). */
+const DEFLATE_CHUNK = 1024;
+
 /**
  * The adapters' shared deflate preference in ws's terms, when every adapter gives one and they
  * are all the same (a route mixing OCPP with another protocol keeps the server's setting).
  */
-const DEFLATE_CHUNK = 1024;
-
 function deflateOf(adapters: readonly ProtocolAdapter[]): PerMessageDeflateOptions | undefined {
   const first = adapters[0]?.perMessageDeflate;
   if (!first) return undefined;
