@@ -10,6 +10,7 @@
  *
  * Payloads carry a sequence number and the send time (performance.now()) for latency.
  */
+import { performance } from 'node:perf_hooks';
 import mqttPacket from 'mqtt-packet';
 import type { WebSocket } from 'ws';
 import { connect, connectMany, FanoutLoop, idleSession, Loop, numberOption, stamp, trafficSession, type LoadGenerator } from './common.js';
@@ -19,6 +20,8 @@ interface MqttClient {
   send(packet: mqttPacket.Packet): void;
   /** SUBSCRIBE and wait for the SUBACK. */
   subscribe(topic: string, qos: 0 | 1): Promise<void>;
+  /** From now on hands every message to `handler` as bytes, without mqtt-packet (the light hot path). */
+  raw(handler: (data: Buffer) => void): void;
 }
 
 /** Connects, sends CONNECT, waits for CONNACK; later PUBLISH packets go to `onPublish`. */
@@ -39,6 +42,10 @@ async function mqttConnect(
       client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos }] });
       return done;
     },
+    raw(handler) {
+      ws.removeListener('message', parse);
+      ws.on('message', handler);
+    },
   };
   const connack = new Promise<void>((resolve, reject) => {
     parser.on('packet', (packet: mqttPacket.Packet) => {
@@ -57,7 +64,8 @@ async function mqttConnect(
     parser.on('error', reject);
     ws.once('close', (code) => reject(new Error(`closed with ${code} before CONNACK`)));
   });
-  ws.on('message', (data: Buffer) => parser.parse(data));
+  const parse = (data: Buffer): void => void parser.parse(data);
+  ws.on('message', parse);
   client.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive });
   await connack;
   return client;
@@ -95,24 +103,69 @@ export const mqttP2pLoad: LoadGenerator = async ({ port, options }) => {
   const size = numberOption(options, 'size', 64);
   const loop = new Loop();
   const sockets: WebSocket[] = [];
-  const publishers: Array<{ client: MqttClient; topic: string; nextId: number; seq: number }> = [];
+  // Light enough that the server saturates first: each PUBLISH is a copy of one packet made with
+  // mqtt-packet, with its message id and time stamp written in place, and deliveries are read by
+  // offset; mqtt-packet still does CONNECT and SUBSCRIBE.
+  const publishers: Array<{ ws: WebSocket; template: Buffer; idAt: number; nextId: number; seq: number }> = [];
 
   const publish = (p: (typeof publishers)[number]): void => {
     p.nextId = (p.nextId % 65535) + 1;
     loop.outstanding++;
-    p.client.send({ cmd: 'publish', topic: p.topic, payload: stamp(p.seq++, size), qos: 1, messageId: p.nextId, retain: false, dup: false });
+    const packet = Buffer.from(p.template);
+    packet.writeUInt16BE(p.nextId, p.idAt);
+    packet.writeUInt32LE(p.seq++, p.idAt + 2);
+    packet.writeDoubleLE(performance.now(), p.idAt + 2 + 8);
+    p.ws.send(packet);
   };
   for (let i = 0; i < pairs; i++) {
     const topic = `bench/p2p/${i}`;
-    const subscriber = await mqttConnect(port, `p2p-sub-${i}`, (packet, client) => {
-      if (packet.qos === 1) client.send({ cmd: 'puback', messageId: packet.messageId! });
-      loop.outstanding--;
-      loop.window.record((packet.payload as Buffer).readDoubleLE(8));
-      if (loop.running) publish(publishers[i]!);
-    });
+    const subscriber = await mqttConnect(port, `p2p-sub-${i}`, () => {});
     await subscriber.subscribe(topic, 1);
+    const delivered = (messageId: number, sentAt: number): void => {
+      if (messageId >= 0) subscriber.ws.send(Buffer.from([0x40, 0x02, messageId >> 8, messageId & 0xff]));
+      loop.outstanding--;
+      loop.window.record(sentAt);
+      if (loop.running) publish(publishers[i]!);
+    };
+    // A server that writes a packet in pieces (Aedes over a ws stream writes header and payload
+    // apart) gets mqtt-packet's streaming parser from its first piece on.
+    let streaming: ReturnType<typeof mqttPacket.parser> | undefined;
+    subscriber.raw((data: Buffer) => {
+      if (streaming) return void streaming.parse(data);
+      // PUBLISH at QoS 1 (type 3): remaining length, topic, message id, payload.
+      let at = 1;
+      let length = -1;
+      let shift = 0;
+      let sum = 0;
+      while (at < data.length) {
+        const byte = data[at++]!;
+        sum += (byte & 0x7f) << shift;
+        shift += 7;
+        if ((byte & 0x80) === 0) {
+          length = sum;
+          break;
+        }
+      }
+      // Anything but one whole PUBLISH in this message (a piece of one: a lone header byte, say).
+      if (data[0]! >> 4 !== 3 || length < 2 || at + length !== data.length) {
+        streaming = mqttPacket.parser({ protocolVersion: 4 });
+        streaming.on('packet', (packet: mqttPacket.Packet) => {
+          if (packet.cmd === 'publish') delivered(packet.qos === 0 ? -1 : packet.messageId!, (packet.payload as Buffer).readDoubleLE(8));
+        });
+        return void streaming.parse(data);
+      }
+      at += 2 + data.readUInt16BE(at);
+      // QoS 1 carries a message id before the payload; a QoS 0 delivery has none and needs no PUBACK.
+      if ((data[0]! & 0x06) === 0) delivered(-1, data.readDoubleLE(at + 8));
+      else delivered(data.readUInt16BE(at), data.readDoubleLE(at + 2 + 8));
+    });
     const publisher = await mqttConnect(port, `p2p-pub-${i}`, () => {});
-    publishers.push({ client: publisher, topic, nextId: 0, seq: 0 });
+    publisher.raw(() => {}); // PUBACKs: nothing to do with them
+    const template = mqttPacket.generate({ cmd: 'publish', topic, payload: stamp(0, size), qos: 1, messageId: 1, retain: false, dup: false });
+    let idAt = 1;
+    while (template[idAt]! & 0x80) idAt++;
+    idAt += 1 + 2 + Buffer.byteLength(topic);
+    publishers.push({ ws: publisher.ws, template, idAt, nextId: 0, seq: 0 });
     sockets.push(subscriber.ws, publisher.ws);
     loop.watch(subscriber.ws, 'subscriber');
   }

@@ -15,11 +15,14 @@ export const mqttQos0Fanout: Scenario = adapterThroughput(mqttSides(), {
   options: { subscribers: 100, inflight: 4, size: 64 },
 });
 
-/** @protoplex/mqtt vs Aedes over ws (and a raw ws broker), QoS 1 between 10 pairs. */
-export const mqttQos1P2p: Scenario = adapterThroughput(mqttSides(), {
+/**
+ * @protoplex/mqtt vs Aedes over ws, the raw ws broker, and the ceiling (issue 13): a byte relay
+ * that forwards each PUBLISH to the pair's subscriber and each PUBACK back without parsing MQTT.
+ */
+export const mqttQos1P2p: Scenario = adapterThroughput(adapterSides('protoplex-mqtt', { label: 'aedes', server: 'aedes-ws' }, { label: 'ws-raw', server: 'ws-mqtt' }, { label: 'byte-relay', server: 'ws-mqtt-relay' }), {
   name: 'mqtt-qos1-p2p',
   description:
-    'MQTT 3.1.1 over WebSocket: 10 publisher/subscriber pairs, each on its own topic at QoS 1 (PUBACK both ways), 10 publishes in flight per pair; messages delivered per second. Also run on a server with every demo adapter mounted (@all).',
+    'MQTT 3.1.1 over WebSocket: 10 publisher/subscriber pairs, each on its own topic at QoS 1 (PUBACK both ways), 10 publishes in flight per pair; messages delivered per second. References: Aedes, the raw ws broker, and a byte relay that forwards PUBLISH and PUBACK without parsing MQTT (the ceiling). The load writes each PUBLISH from a template and reads deliveries by offset, so the server saturates first. Also run on a server with every demo adapter mounted (@all).',
   unit: 'msg/s',
   allMounted: true,
   load: 'mqtt-p2p',

@@ -9,6 +9,7 @@ export const servers: Readonly<Record<string, () => Promise<ServerFactory>>> = {
   'ws-fanout': async () => (await import('./ws.js')).wsFanout,
   'aedes-ws': async () => (await import('./mqtt-refs.js')).aedesWs,
   'ws-mqtt': async () => (await import('./mqtt-refs.js')).wsMqtt,
+  'ws-mqtt-relay': async () => (await import('./mqtt-refs.js')).wsMqttRelay,
   'ws-stomp': async () => (await import('./stomp-refs.js')).wsStomp,
   'ocpp-rpc': async () => (await import('./ocpp-refs.js')).ocppRpc,
   'protoplex-mqtt': async () => (await import('./adapters.js')).protoplexMqtt,

@@ -107,3 +107,54 @@ export const wsMqtt: ServerFactory = async () => {
   const port = await listen(http);
   return { port, connections: () => wss.clients.size, close: () => closeAll(wss, http) };
 };
+
+/**
+ * The ceiling of the QoS 1 point-to-point flow: a relay that parses no MQTT beyond the first
+ * byte. Connections pair up in the order the load opens them (subscriber, then publisher);
+ * CONNECT gets a canned CONNACK, SUBSCRIBE a SUBACK with its message id, PINGREQ a PINGRESP,
+ * and every PUBLISH and PUBACK is forwarded to the pair's other side as it came, so the
+ * subscriber's PUBACK carries the publisher's own message id back.
+ */
+export const wsMqttRelay: ServerFactory = async () => {
+  const http = createServer();
+  const wss = new WebSocketServer({ server: http, perMessageDeflate: false, handleProtocols: mqttOnly });
+  const CONNACK = Buffer.from([0x20, 0x02, 0x00, 0x00]);
+  const PINGRESP = Buffer.from([0xd0, 0x00]);
+  const waiting: WebSocket[] = [];
+  const peers = new Map<WebSocket, WebSocket>();
+  wss.on('connection', (ws) => {
+    const first = waiting.shift();
+    if (first) {
+      peers.set(first, ws);
+      peers.set(ws, first);
+    } else waiting.push(ws);
+    ws.on('message', (data: Buffer) => {
+      switch (data[0]! >> 4) {
+        case 1: // CONNECT
+          ws.send(CONNACK);
+          return;
+        case 8: // SUBSCRIBE: message id after a one-byte remaining length (short filters)
+          ws.send(Buffer.from([0x90, 0x03, data[2]!, data[3]!, 0x01]));
+          return;
+        case 12: // PINGREQ
+          ws.send(PINGRESP);
+          return;
+        case 14: // DISCONNECT
+          ws.close();
+          return;
+        default:
+          peers.get(ws)?.send(data);
+      }
+    });
+    ws.on('close', () => {
+      const peer = peers.get(ws);
+      peers.delete(ws);
+      if (peer) peers.delete(peer);
+      const index = waiting.indexOf(ws);
+      if (index >= 0) waiting.splice(index, 1);
+    });
+  });
+  const port = await listen(http);
+  return { port, connections: () => wss.clients.size, close: () => closeAll(wss, http) };
+};
+
