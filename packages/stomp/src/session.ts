@@ -552,7 +552,10 @@ export class StompSession implements Session, ConsumerOwner, Watched {
   deliver(consumer: Consumer, message: QueuedMessage): void {
     const sub = this.subscriptions.get(consumer.subscriptionId);
     if (!sub || this.state !== 'connected') return;
-    this.emit(sub, tailOf(message, this.version), message.redelivered, message);
+    // A queue message goes to one consumer: encoding it once, here, costs less than keeping its
+    // encoding in the shared cache (a WeakMap entry per message, which the collector must trace).
+    // Messages shared by several subscriptions (a topic with client acks) still use the cache.
+    this.emit(sub, message.shared === undefined ? encodeTail(message, this.version) : tailOf(message, this.version), message.redelivered, message);
   }
 
   /** A message for this session's temporary queue `local`. */
