@@ -183,3 +183,25 @@ export async function expectBindingGoesWithItsSocket(server: E2EServer, tap: Wir
   expect(changes).toEqual([`removed:closed:${binding!.contact}`]);
   expect(tap.find({ label, dir: 'out', start: 'REGISTER ' }).filter((f) => /expires=0/i.test(f.text))).toEqual([]);
 }
+
+/**
+ * The wire of a first registration, for either client library: a 401 with one WWW-Authenticate
+ * line per algorithm, SHA-256 first and MD5 last (RFC 8760 §2.3), a first REGISTER without
+ * credentials, and a second one answering the MD5 challenge (the only one both libraries know).
+ */
+export function expectMd5AnswerToTwoChallenges(tap: WireTap, label: string, username: string): void {
+  const challenge = tap.find({ label, dir: 'in', start: 'SIP/2.0 401', cseq: /REGISTER$/ })[0];
+  expect(challenge, 'a 401 to the first REGISTER').toBeDefined();
+  const lines = challenge!.text.split('\r\n').filter((l) => /^www-authenticate\s*:/i.test(l));
+  expect(lines).toHaveLength(2);
+  expect(lines[0]).toMatch(/algorithm=SHA-256/i);
+  expect(lines[1]).toMatch(/algorithm=MD5/i);
+  const registers = tap.find({ label, dir: 'out', start: 'REGISTER ' });
+  expect(registers).toHaveLength(2);
+  expect(wireHeader(registers[0]!.text, 'authorization')).toBeUndefined();
+  const authorization = wireHeader(registers[1]!.text, 'authorization');
+  expect(authorization).toMatch(/^Digest /);
+  expect(authorization).toMatch(/algorithm=MD5/);
+  expect(authorization).toMatch(new RegExp(`username="${username}"`));
+}
+

@@ -17,7 +17,7 @@ import type { RTCSession, EndEvent } from 'jssip/lib/RTCSession.js';
 import type { IncomingMessageEvent, OutgoingMessageEvent, RTCSessionEvent, UA as JsSipUA } from 'jssip/lib/UA.js';
 import { Invitation, Registerer, RegistererState, SessionState, UserAgent, type Message as SipJsMessage } from 'sip.js';
 import { FakeRTCPeerConnection, fakeMediaStream, fakeSdhFactory, installFakeWebRTC, sdpLabel } from './_fake-media.js';
-import { createWireTap, expectBindingGoesWithItsSocket, installWebSocket, startSipServer, waitFor, wireHeader, within, type E2EServer } from './_test-utils.js';
+import { createWireTap, expectBindingGoesWithItsSocket, expectMd5AnswerToTwoChallenges, installWebSocket, startSipServer, waitFor, wireHeader, within, type E2EServer } from './_test-utils.js';
 
 const DOMAIN = 'example.com';
 const aor = (user: string): string => `sip:${user}@${DOMAIN}`;
@@ -204,22 +204,8 @@ describe('JsSIP 3.13.8: registration', () => {
     expect(alice.registrations).toEqual([{ type: 'registered', status: 200 }]);
     expect(alice.ua.isRegistered()).toBe(true);
 
-    // RFC 3261 §22.2 / RFC 8760 §2.4: a 401 challenge, one WWW-Authenticate per algorithm, SHA-256 first.
-    const challenge = tap.find({ label: 'alice', dir: 'in', start: 'SIP/2.0 401', cseq: /REGISTER$/ })[0];
-    expect(challenge, 'a 401 to the first REGISTER').toBeDefined();
-    const lines = challenge!.text.split('\r\n').filter((l) => /^www-authenticate\s*:/i.test(l));
-    expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/algorithm=SHA-256/i);
-    expect(lines[1]).toMatch(/algorithm=MD5/i);
-
-    // JsSIP answers the last (MD5) challenge: RFC 2617 digest with qop=auth.
-    const registers = tap.find({ label: 'alice', dir: 'out', start: 'REGISTER ' });
-    expect(registers).toHaveLength(2);
-    expect(wireHeader(registers[0]!.text, 'authorization')).toBeUndefined();
-    const authorization = wireHeader(registers[1]!.text, 'authorization');
-    expect(authorization).toMatch(/^Digest /);
-    expect(authorization).toMatch(/algorithm=MD5/);
-    expect(authorization).toMatch(/username="alice"/);
+    // RFC 3261 §22.2, RFC 8760 §2.3: SHA-256 and MD5 offered, the library answers MD5.
+    expectMd5AnswerToTwoChallenges(tap, 'alice', 'alice');
 
     const [binding, ...others] = server.bindings(aor('alice'));
     expect(others).toEqual([]);
